@@ -1,0 +1,167 @@
+"""Capture: run a model once and record its dataflow graph and activations.
+
+torch only: nothing here imports GL, vispy, glfw or cupy.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from viz3d.capture.common import RawNode, Viz3dWarning, classify_edges, make_node, warn_once
+from viz3d.capture.fx_capture import capture_fx
+from viz3d.capture.hook_capture import capture_hooks
+from viz3d.capture.trace import CaptureMethod, Edge, Node, Trace
+from viz3d.errors import Viz3dError
+
+__all__ = ["Edge", "Node", "Trace", "Viz3dWarning", "capture"]
+
+
+def capture(
+    model: nn.Module,
+    x: torch.Tensor | tuple[torch.Tensor, ...],
+    *,
+    batch_index: int = 0,
+    group_depth: int | None = None,
+    method: CaptureMethod | None = None,
+) -> Trace:
+    """Run ``model`` on ``x`` and record every unit's output and the edges between them.
+
+    Parameters
+    ----------
+    model
+        Any ``nn.Module``; it is run once under ``torch.no_grad()``.
+    x
+        The input batch (or a tuple of inputs), on the model's device.
+    batch_index
+        Which sample of the batch is shown.
+    group_depth
+        ``None`` shows leaf modules; ``k`` folds everything below dotted-name
+        depth ``k`` into one unit (``1``: a ResNet stage, ``2``: a block).
+    method
+        ``"fx"`` or ``"hooks"`` to force a path; by default fx is tried and
+        hooks are used (with a warning) when the model cannot be traced.
+
+    Returns
+    -------
+    Trace
+        Nodes in execution order with detached activations left on their device.
+
+    Examples
+    --------
+    >>> import torch, viz3d
+    >>> net = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.ReLU())
+    >>> trace = viz3d.capture(net, torch.rand(1, 3, 16, 16))
+    >>> [n.name for n in trace]
+    ['input', '0', '1']
+    """
+    if not isinstance(model, nn.Module):
+        raise Viz3dError(f"capture needs a torch.nn.Module, got {type(model).__name__}")
+    if group_depth is not None and group_depth < 1:
+        raise Viz3dError(f"group_depth must be 1 or more (or None for leaf modules), got {group_depth}")
+    first = x[0] if isinstance(x, tuple) else x
+    if not isinstance(first, torch.Tensor):
+        raise Viz3dError(f"the input must be a torch.Tensor (or a tuple of them), got {type(first).__name__}")
+    batch_size = int(first.shape[0]) if first.dim() > 0 else 1
+    if not 0 <= batch_index < max(batch_size, 1):
+        raise Viz3dError(f"batch_index {batch_index} is out of range for a batch of {batch_size}")
+
+    raw: list[RawNode]
+    used: CaptureMethod
+    notes: list[str] = []
+    if method in (None, "fx"):
+        try:
+            raw, pairs = capture_fx(model, x, group_depth)
+            used = "fx"
+        except Viz3dError:
+            raise
+        except Exception as exc:
+            if method == "fx":
+                raise Viz3dError(f"torch.fx cannot trace this model: {_first_line(exc)} (use method='hooks')") from exc
+            note = f"torch.fx cannot trace {type(model).__name__} ({_first_line(exc)}); captured with forward hooks instead"
+            warn_once(note)
+            notes.append(note)
+            raw, pairs = capture_hooks(model, x, group_depth)
+            used = "hooks"
+    elif method == "hooks":
+        raw, pairs = capture_hooks(model, x, group_depth)
+        used = "hooks"
+    else:
+        raise Viz3dError(f"unknown capture method {method!r}: use 'fx' or 'hooks'")
+
+    nodes = [make_node(i, r, batch_index, batch_size) for i, r in enumerate(raw)]
+    trace = Trace(
+        nodes=nodes,
+        edges=classify_edges(pairs),
+        method=used,
+        batch_index=batch_index,
+        group_depth=group_depth,
+        notes=notes,
+    )
+    _report_bad_values(trace)
+    return trace
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:160] if text else type(exc).__name__
+
+
+def _report_bad_values(trace: Trace) -> None:
+    """Count NaN/Inf across shown activations; warn once with the total."""
+    bad: list[tuple[str, int]] = []
+    for node in trace:
+        if node.display is None or not node.display.dtype.is_floating_point:
+            continue
+        count = int((~torch.isfinite(node.display)).sum())
+        if count:
+            bad.append((node.name, count))
+    if bad:
+        total = sum(c for _, c in bad)
+        where = ", ".join(f"{n} ({c})" for n, c in bad[:3]) + (" ..." if len(bad) > 3 else "")
+        note = f"{total} NaN/Inf activation values in {len(bad)} layers: {where}; drawn in the NaN colour"
+        trace.notes.append(note)
+        warn_once(note)
+
+
+def synthetic_trace(shapes: list[tuple[int, int, int]], seed: int = 0, skip_every: int = 0) -> Trace:
+    """A chain of random activations of the given (C, H, W) shapes, for benchmarks and tests.
+
+    ``skip_every=k`` adds a skip edge over every k layers, like residual blocks.
+    """
+    g = torch.Generator().manual_seed(seed)
+    nodes = []
+    for i, (c, h, w) in enumerate(shapes):
+        t = torch.randn((1, c, h, w), generator=g).relu_()
+        nodes.append(
+            Node(
+                id=i,
+                name=f"layer{i}",
+                op="Conv2d",
+                kind="conv",
+                shape=tuple(t.shape),
+                dtype="float32",
+                params=0,
+                tensor=t,
+                display=t[0],
+            )
+        )
+    pairs = [(i, i + 1) for i in range(len(shapes) - 1)]
+    if skip_every > 1:
+        pairs += [(i, i + skip_every) for i in range(0, len(shapes) - skip_every, skip_every)]
+    return Trace(nodes=nodes, edges=classify_edges(pairs), method="synthetic")
+
+
+def resnet50_shapes() -> list[tuple[int, int, int]]:
+    """(C, H, W) of every convolution output of ResNet-50 on a 224×224 image, downsample convs excluded.
+
+    22,720 feature maps and about 9.1M values plus the stem: the scene the
+    design's targets are stated for.
+    """
+    out = [(64, 112, 112)]
+    for width, blocks, side in ((64, 3, 56), (128, 4, 28), (256, 6, 14), (512, 3, 7)):
+        for _ in range(blocks):
+            out += [(width, side, side), (width, side, side), (width * 4, side, side)]
+    return out

@@ -1,0 +1,239 @@
+"""Pieces shared by the fx and hook capture paths."""
+
+from __future__ import annotations
+
+import operator
+import warnings
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from viz3d.capture.display import to_display
+from viz3d.capture.trace import Edge, EdgeKind, Node
+from viz3d.errors import Viz3dError
+
+
+class Viz3dWarning(UserWarning):
+    """Something viz3d worked around (fallback, bad values); shown once."""
+
+
+_KIND_BY_MODULE: tuple[tuple[tuple[type[nn.Module], ...], str], ...] = (
+    ((nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d), "conv"),
+    (
+        (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.LayerNorm, nn.GroupNorm, nn.InstanceNorm2d),
+        "norm",
+    ),
+    (
+        (nn.ReLU, nn.ReLU6, nn.GELU, nn.SiLU, nn.Sigmoid, nn.Tanh, nn.LeakyReLU, nn.ELU, nn.Hardswish, nn.Softmax),
+        "activation",
+    ),
+    (
+        (
+            nn.MaxPool1d,
+            nn.MaxPool2d,
+            nn.MaxPool3d,
+            nn.AvgPool1d,
+            nn.AvgPool2d,
+            nn.AvgPool3d,
+            nn.AdaptiveAvgPool2d,
+            nn.AdaptiveMaxPool2d,
+            nn.AdaptiveAvgPool1d,
+        ),
+        "pool",
+    ),
+    ((nn.Linear, nn.Bilinear), "linear"),
+    ((nn.Flatten, nn.Unflatten), "reshape"),
+    ((nn.Dropout, nn.Identity), "identity"),
+)
+
+_KIND_BY_FUNCTION: dict[str, str] = {
+    "add": "merge",
+    "__add__": "merge",
+    "__iadd__": "merge",
+    "add_": "merge",
+    "cat": "merge",
+    "concat": "merge",
+    "stack": "merge",
+    "mul": "merge",
+    "__mul__": "merge",
+    "relu": "activation",
+    "relu_": "activation",
+    "gelu": "activation",
+    "sigmoid": "activation",
+    "silu": "activation",
+    "softmax": "activation",
+    "tanh": "activation",
+    "flatten": "reshape",
+    "view": "reshape",
+    "reshape": "reshape",
+    "permute": "reshape",
+    "transpose": "reshape",
+    "max_pool2d": "pool",
+    "avg_pool2d": "pool",
+    "adaptive_avg_pool2d": "pool",
+    "mean": "pool",
+    "conv2d": "conv",
+    "linear": "linear",
+}
+
+
+def module_kind(module: nn.Module) -> str:
+    """Category of a module for colouring and grouping."""
+    for types, kind in _KIND_BY_MODULE:
+        if isinstance(module, types):
+            return kind
+    if any(True for _ in module.children()):
+        return "block"
+    return "other"
+
+
+def function_kind(name: str) -> str:
+    """Category of a functional op by name."""
+    return _KIND_BY_FUNCTION.get(name, "other")
+
+
+def function_name(target: Any) -> str:
+    """Readable name of an fx call_function target or a torch function."""
+    if target is operator.getitem:
+        return "getitem"
+    name = getattr(target, "__name__", None) or str(target)
+    return name.replace("<built-in method ", "").split(" ")[0]
+
+
+def is_inplace(name: str, module: nn.Module | None, kwargs: Mapping[str, Any] | None) -> bool:
+    """Whether an op overwrites its input (ReLU(inplace=True), add_, x += y)."""
+    if module is not None and bool(getattr(module, "inplace", False)):
+        return True
+    if kwargs and kwargs.get("inplace") is True:
+        return True
+    return (name.endswith("_") and not name.endswith("__")) or name.startswith("__i")
+
+
+def flatten_tensors(value: Any) -> list[torch.Tensor]:
+    """All tensors inside a (nested) tuple, list, dict or named tuple, in order."""
+    if isinstance(value, torch.Tensor):
+        return [value]
+    if isinstance(value, Mapping):
+        return [t for v in value.values() for t in flatten_tensors(v)]
+    if isinstance(value, (tuple, list)):
+        return [t for v in value for t in flatten_tensors(v)]
+    return []
+
+
+def param_count(module: nn.Module | None) -> int:
+    """Number of parameters of a module, its children included."""
+    if module is None:
+        return 0
+    return sum(p.numel() for p in module.parameters())
+
+
+@dataclass
+class RawNode:
+    """What a capture path records before the Trace is finalized."""
+
+    name: str
+    op: str
+    kind: str
+    params: int
+    output: Any
+    inputs: list[int]
+
+
+def make_node(node_id: int, raw: RawNode, batch_index: int, batch_size: int) -> Node:
+    """Detach the activation, select the sample and build its display volume."""
+    tensors = flatten_tensors(raw.output)
+    tensor = tensors[0].detach() if tensors else None
+    node = Node(
+        id=node_id,
+        name=raw.name,
+        op=raw.op,
+        kind=raw.kind,
+        shape=tuple(tensor.shape) if tensor is not None else (),
+        dtype=str(tensor.dtype).replace("torch.", "") if tensor is not None else "none",
+        params=raw.params,
+        tensor=tensor,
+    )
+    if tensor is None:
+        node.display_note = "no tensor output"
+        return node
+    if tensor.is_complex():
+        node.display_note = "complex output not shown"
+        return node
+    sample = tensor[batch_index] if tensor.dim() >= 1 and tensor.shape[0] == batch_size else tensor
+    node.display, note = to_display(sample)
+    notes = [note] if note else []
+    if len(tensors) > 1:
+        notes.append(f"{len(tensors)} outputs, showing the first")
+    node.display_note = "; ".join(notes)
+    return node
+
+
+def classify_edges(pairs: Iterable[tuple[int, int]]) -> list[Edge]:
+    """Label each (src, dst) pair sequential, skip or merge.
+
+    An edge is a *skip* when another input of ``dst`` descends from ``src``
+    (the edge bypasses layers that also lead to ``dst``: ResNet's identity,
+    DenseNet's concatenated inputs). Other edges into a node with several
+    inputs are *merges* (Inception's branches meeting at a concat).
+    """
+    unique = list(dict.fromkeys(pairs))
+    parents: dict[int, list[int]] = {}
+    for s, d in unique:
+        parents.setdefault(d, []).append(s)
+    ancestors: dict[int, set[int]] = {}
+
+    def ancestors_of(n: int) -> set[int]:
+        # Iterative, memoised: graphs of deep networks are thousands of nodes.
+        if n in ancestors:
+            return ancestors[n]
+        stack = [n]
+        while stack:
+            cur = stack[-1]
+            pending = [p for p in parents.get(cur, []) if p not in ancestors]
+            if pending:
+                stack.extend(pending)
+                continue
+            stack.pop()
+            acc: set[int] = set()
+            for p in parents.get(cur, []):
+                acc.add(p)
+                acc |= ancestors[p]
+            ancestors[cur] = acc
+        return ancestors[n]
+
+    edges = []
+    for s, d in unique:
+        others = [p for p in parents[d] if p != s]
+        kind: EdgeKind = "sequential"
+        if others:
+            kind = "skip" if any(s in ancestors_of(o) for o in others) else "merge"
+        edges.append(Edge(s, d, kind))
+    return edges
+
+
+def shape_matches(actual: tuple[int, ...], expected: tuple[int | str, ...]) -> bool:
+    """Whether ``actual`` fits ``expected``, where strings are wildcards."""
+    if len(actual) != len(expected):
+        return False
+    return all(isinstance(e, str) or e == a for a, e in zip(actual, expected))
+
+
+def forward_error(layer: str, op: str, exc: BaseException, model: nn.Module, x: Any) -> Viz3dError:
+    """The one-line error for a model that raised in forward."""
+    from viz3d.loading import expected_input_shape
+
+    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    msg = f"the model failed in layer '{layer}' ({op}): {type(exc).__name__}: {first}"
+    expected = expected_input_shape(model)
+    if isinstance(x, torch.Tensor) and expected is not None and not shape_matches(tuple(x.shape), expected):
+        shown = "(" + ", ".join(str(e) for e in expected) + ")"
+        msg += f"; the input has shape {tuple(x.shape)} but the model expects {shown}"
+    return Viz3dError(msg)
+
+
+def warn_once(message: str) -> None:
+    """Emit a Viz3dWarning (Python shows each distinct message once)."""
+    warnings.warn(message, Viz3dWarning, stacklevel=3)

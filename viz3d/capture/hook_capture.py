@@ -1,0 +1,143 @@
+"""Capture through forward hooks, for models torch.fx cannot trace.
+
+Forward hooks on the unit modules record their outputs; a TorchFunctionMode
+records the functional ops that run between units (residual ``+``,
+``torch.cat``, ``flatten``). Edges come from tensor identity: each op's input
+tensors are looked up among the outputs recorded so far.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+from torch.overrides import TorchFunctionMode
+
+from viz3d.capture.common import (
+    RawNode,
+    flatten_tensors,
+    forward_error,
+    function_kind,
+    function_name,
+    is_inplace,
+    module_kind,
+    param_count,
+)
+
+# Ops that only read metadata or are free views of no interest as units.
+_IGNORED_FUNCTIONS = {"__get__", "size", "dim", "numel", "detach", "clone", "contiguous", "to", "__getitem__"}
+
+
+def unit_modules(model: nn.Module, group_depth: int | None) -> dict[nn.Module, str]:
+    """The modules shown as one unit each: leaves, or modules at ``group_depth``."""
+    units: dict[nn.Module, str] = {}
+
+    def visit(module: nn.Module, prefix: str, depth: int) -> None:
+        children = list(module.named_children())
+        if prefix and (not children or (group_depth is not None and depth >= group_depth)):
+            units.setdefault(module, prefix)
+            return
+        for name, child in children:
+            visit(child, f"{prefix}.{name}" if prefix else name, depth + 1)
+
+    visit(model, "", 0)
+    if not units:
+        units[model] = type(model).__name__
+    return units
+
+
+class _HookRecorder(TorchFunctionMode):
+    def __init__(self, model: nn.Module, x: Any, units: dict[nn.Module, str]) -> None:
+        super().__init__()
+        self.model = model
+        self.x = x
+        self.units = units
+        self.raw: list[RawNode] = []
+        self.producer: dict[int, int] = {}  # id(tensor) -> raw index
+        self.alive: list[torch.Tensor] = []  # keeps ids unique while capturing
+        self.stack: list[str] = []
+        self.calls: dict[str, int] = {}
+        self.internal = False
+
+    # --- bookkeeping --------------------------------------------------
+    def _inputs(self, values: Any) -> list[int]:
+        found = [self.producer[id(t)] for t in flatten_tensors(values) if id(t) in self.producer]
+        return list(dict.fromkeys(found))
+
+    def _protect(self, values: Any) -> None:
+        """Before an in-place op: give the recorded producer a private copy."""
+        self.internal = True
+        try:
+            for t in flatten_tensors(values)[:1]:
+                idx = self.producer.get(id(t))
+                if idx is not None and flatten_tensors(self.raw[idx].output)[0] is t:
+                    self.raw[idx].output = t.detach().clone()
+        finally:
+            self.internal = False
+
+    def record(self, name: str, op: str, kind: str, params: int, inputs: list[int], output: Any) -> None:
+        tensors = flatten_tensors(output)
+        if not tensors:
+            return
+        count = self.calls.get(name, 0)
+        self.calls[name] = count + 1
+        if count:
+            name = f"{name}#{count + 1}"
+        index = len(self.raw)
+        self.raw.append(RawNode(name=name, op=op, kind=kind, params=params, output=output, inputs=inputs))
+        for t in tensors:
+            self.producer[id(t)] = index
+            self.alive.append(t)
+
+    # --- hooks ----------------------------------------------------------
+    def pre_hook(self, module: nn.Module, args: tuple[Any, ...]) -> None:
+        if not self.stack and is_inplace("", module, None):
+            self._protect(args)
+        self.stack.append(self.units[module])
+
+    def post_hook(self, module: nn.Module, args: tuple[Any, ...], output: Any) -> None:
+        self.stack.pop()
+        if self.stack:
+            return  # a unit nested in another unit (cannot happen, but be safe)
+        self.record(
+            self.units[module], type(module).__name__, module_kind(module), param_count(module), self._inputs(args), output
+        )
+
+    def __torch_function__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
+        kwargs = kwargs or {}
+        name = function_name(func)
+        outside = not self.stack and not self.internal and name not in _IGNORED_FUNCTIONS
+        if outside and is_inplace(name, None, kwargs):
+            self._protect(args)
+        out = func(*args, **kwargs)
+        if outside:
+            inputs = self._inputs((args, kwargs))
+            if inputs:
+                self.record(name, name, function_kind(name), 0, inputs, out)
+        return out
+
+
+def capture_hooks(model: nn.Module, x: Any, group_depth: int | None) -> tuple[list[RawNode], list[tuple[int, int]]]:
+    """Run ``model`` on ``x`` with hooks; returns raw nodes and (src, dst) pairs."""
+    units = unit_modules(model, group_depth)
+    rec = _HookRecorder(model, x, units)
+    args = x if isinstance(x, tuple) else (x,)
+    for i, a in enumerate(args):
+        rec.record("input" if len(args) == 1 else f"input_{i}", "input", "input", 0, [], a)
+    handles = []
+    for module in units:
+        handles.append(module.register_forward_pre_hook(rec.pre_hook))
+        handles.append(module.register_forward_hook(rec.post_hook))
+    try:
+        with torch.no_grad(), rec:
+            model(*args)
+    except Exception as exc:
+        layer = rec.stack[-1] if rec.stack else "forward (outside any module)"
+        op = next((type(m).__name__ for m, n in units.items() if n == layer), "function")
+        raise forward_error(layer, op, exc, model, x) from exc
+    finally:
+        for h in handles:
+            h.remove()
+    pairs = [(s, d) for d, r in enumerate(rec.raw) for s in r.inputs]
+    return rec.raw, pairs

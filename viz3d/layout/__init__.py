@@ -1,0 +1,36 @@
+"""Layout: where each slab, tile and edge sits in space (numpy only)."""
+
+from __future__ import annotations
+
+from viz3d.layout.slabs import (
+    GENERIC,
+    EdgeRoute,
+    Layout,
+    SlabLayout,
+    SlabShape,
+    compute_layout,
+    tile_extent,
+    tile_grid,
+)
+
+__all__ = [
+    "GENERIC",
+    "EdgeRoute",
+    "Layout",
+    "SlabLayout",
+    "SlabShape",
+    "compute_layout",
+    "layout_trace",
+    "tile_extent",
+    "tile_grid",
+]
+
+
+def layout_trace(trace: object) -> Layout:
+    """Lay out a :class:`viz3d.capture.Trace` (duck-typed so layout needs no torch)."""
+    shapes = []
+    for node in trace.nodes:  # type: ignore[attr-defined]
+        d = node.display
+        shapes.append(GENERIC if d is None else SlabShape(int(d.shape[0]), int(d.shape[1]), int(d.shape[2])))
+    edges = [(e.src, e.dst, e.kind) for e in trace.edges]  # type: ignore[attr-defined]
+    return compute_layout(shapes, edges)

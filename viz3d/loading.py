@@ -1,0 +1,165 @@
+"""Loading user models, weights and input images; every failure is a Viz3dError."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from viz3d.errors import Viz3dError
+
+
+def load_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
+    """Read a state dict from ``.safetensors`` or a ``torch.save`` file.
+
+    ``torch.load`` always runs with ``weights_only=True`` so a weights file
+    cannot execute code.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise Viz3dError(f"weights file not found: {p} (check the path given to --weights)")
+    try:
+        if p.suffix == ".safetensors":
+            from safetensors.torch import load_file
+
+            return load_file(str(p))
+        obj = torch.load(str(p), map_location="cpu", weights_only=True)
+    except Exception as exc:  # corrupt files raise many different types
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise Viz3dError(
+            f"cannot read weights file {p}: {first} (is it a state dict saved with torch.save or safetensors?)"
+        ) from exc
+    if isinstance(obj, dict) and "state_dict" in obj and isinstance(obj["state_dict"], dict):
+        obj = obj["state_dict"]
+    if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        raise Viz3dError(f"weights file {p} does not hold a state dict (a mapping of names to tensors)")
+    return obj
+
+
+def apply_weights(model: nn.Module, path: str | Path) -> nn.Module:
+    """Load a weights file into ``model``, explaining mismatched keys in one line."""
+    state = load_state_dict(path)
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as exc:
+        missing, unexpected = _key_mismatch(model, state)
+        detail = f"{len(missing)} missing keys (e.g. {missing[:2]}), {len(unexpected)} unexpected (e.g. {unexpected[:2]})"
+        if not missing and not unexpected:
+            detail = str(exc).strip().splitlines()[-1].strip()
+        raise Viz3dError(f"weights file {path} does not fit the model: {detail}") from exc
+    return model
+
+
+def _key_mismatch(model: nn.Module, state: dict[str, torch.Tensor]) -> tuple[list[str], list[str]]:
+    own = set(model.state_dict())
+    given = set(state)
+    return sorted(own - given), sorted(given - own)
+
+
+def load_model_spec(spec: str) -> nn.Module:
+    """Build a model from ``default``, ``MODULE:FUNCTION`` or ``path/to/file.py:FUNCTION``.
+
+    FUNCTION is called with no arguments and must return an ``nn.Module``.
+    """
+    if spec == "default":
+        from viz3d.models.default_net import default_model
+
+        return default_model()
+    if ":" not in spec:
+        raise Viz3dError(f"bad model spec {spec!r}: use 'default', 'MODULE:FUNCTION' or 'path/to/file.py:FUNCTION'")
+    where, func_name = spec.rsplit(":", 1)
+    module = _import_target(where, spec)
+    factory = getattr(module, func_name, None)
+    if factory is None or not callable(factory):
+        raise Viz3dError(f"bad model spec {spec!r}: {where} has no callable named {func_name!r}")
+    try:
+        model = factory()
+    except Exception as exc:
+        raise Viz3dError(f"model factory {spec} raised {type(exc).__name__}: {exc}") from exc
+    if not isinstance(model, nn.Module):
+        raise Viz3dError(f"model factory {spec} returned {type(model).__name__}, not a torch.nn.Module")
+    return model.eval()
+
+
+def _import_target(where: str, spec: str) -> Any:
+    if where.endswith(".py"):
+        path = Path(where)
+        if not path.is_file():
+            raise Viz3dError(f"bad model spec {spec!r}: file {path} not found")
+        name = f"viz3d_user_{path.stem}"
+        mod_spec = importlib.util.spec_from_file_location(name, path)
+        if mod_spec is None or mod_spec.loader is None:
+            raise Viz3dError(f"bad model spec {spec!r}: cannot import {path}")
+        module = importlib.util.module_from_spec(mod_spec)
+        sys.modules[name] = module
+        try:
+            mod_spec.loader.exec_module(module)
+        except Exception as exc:
+            raise Viz3dError(f"importing {path} raised {type(exc).__name__}: {exc}") from exc
+        return module
+    try:
+        return importlib.import_module(where)
+    except ImportError as exc:
+        raise Viz3dError(f"bad model spec {spec!r}: cannot import module {where!r} ({exc})") from exc
+
+
+def expected_input_shape(model: nn.Module) -> tuple[int | str, ...] | None:
+    """Best guess of the input shape ``model`` wants, for error messages.
+
+    Uses a declared ``input_shape`` attribute, else the first conv or linear
+    layer's input channel count.
+    """
+    declared = getattr(model, "input_shape", None)
+    if declared is not None:
+        return tuple(declared)
+    for module in model.modules():
+        if isinstance(module, nn.Conv2d):
+            return ("N", module.in_channels, "H", "W")
+        if isinstance(module, nn.Conv1d):
+            return ("N", module.in_channels, "L")
+        if isinstance(module, nn.Conv3d):
+            return ("N", module.in_channels, "D", "H", "W")
+        if isinstance(module, nn.Linear):
+            return ("N", module.in_features)
+    return None
+
+
+def load_input(spec: str, model: nn.Module, seed: int = 0) -> torch.Tensor:
+    """An input batch for ``model``: ``random``, ``sample[:K]`` or an image file.
+
+    Images are resized to the model's expected H×W when it declares one and
+    scaled to [0, 1].
+    """
+    shape = getattr(model, "input_shape", None)
+    if spec == "random":
+        if shape is None:
+            guess = expected_input_shape(model)
+            if guess is None or len(guess) != 4:
+                raise Viz3dError("cannot guess this model's input shape for --input random: pass an image file")
+            shape = (1, int(guess[1]), 224, 224)
+        g = torch.Generator().manual_seed(seed)
+        return torch.rand(tuple(shape), generator=g)
+    if spec.startswith("sample"):
+        from viz3d.models.shapes import sample_image
+
+        index = int(spec.split(":", 1)[1]) if ":" in spec else 0
+        return torch.from_numpy(sample_image(index))[None]
+    path = Path(spec)
+    if not path.is_file():
+        raise Viz3dError(f"input image not found: {path} (give an image file, 'sample' or 'random')")
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        img = Image.open(path).convert("RGB")
+    except (UnidentifiedImageError, OSError) as exc:
+        raise Viz3dError(f"cannot read input image {path}: {exc}") from exc
+    if shape is not None and len(shape) == 4:
+        img = img.resize((int(shape[3]), int(shape[2])), Image.Resampling.BILINEAR)
+    arr = np.asarray(img, dtype=np.float32) / 255.0
+    return torch.from_numpy(arr.transpose(2, 0, 1).copy())[None]
