@@ -1,0 +1,12 @@
+#version 330 core
+#include "lighting.glsl"
+in vec3 a_position;
+in vec3 a_normal;
+in vec3 a_color;
+uniform mat4 u_mvp;
+out vec3 v_color;
+
+void main() {
+    v_color = a_color * lambert(a_normal);
+    gl_Position = u_mvp * vec4(a_position, 1.0);
+}

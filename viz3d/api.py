@@ -1,0 +1,119 @@
+"""The one-line public API: capture, render and show a network."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from viz3d.capture import capture
+from viz3d.capture.trace import Trace
+from viz3d.errors import Viz3dError
+from viz3d.layout import Layout, layout_trace
+from viz3d.scene.camera import PRESETS, OrbitCamera, frame_bounds
+
+
+def _trace_of(model: nn.Module | Trace, x: Any, group_depth: int | None, batch_index: int) -> Trace:
+    if isinstance(model, Trace):
+        return model
+    if x is None:
+        raise Viz3dError("an input tensor is needed to capture activations: pass x")
+    return capture(model, x, group_depth=group_depth, batch_index=batch_index)
+
+
+def camera_for(layout: Layout, camera: str | OrbitCamera, size: tuple[int, int]) -> OrbitCamera:
+    """The camera to use: a copy of the given one, or a named preset framing the whole layout."""
+    if isinstance(camera, OrbitCamera):
+        return camera.copy()
+    if camera not in PRESETS:
+        raise Viz3dError(f"unknown camera {camera!r}; choose one of {', '.join(PRESETS)}")
+    lo, hi = layout.bounds()
+    return frame_bounds(lo, hi, camera, aspect=size[0] / size[1])
+
+
+def render(
+    model: nn.Module | Trace,
+    x: torch.Tensor | None = None,
+    *,
+    size: tuple[int, int] = (1280, 720),
+    camera: str | OrbitCamera = "overview",
+    colormap: str = "viridis",
+    normalization: str = "layer",
+    group_depth: int | None = None,
+    batch_index: int = 0,
+    ssaa: int = 2,
+    labels: bool = True,
+    edges: bool = True,
+    texture_format: str = "r32f",
+) -> np.ndarray:
+    """Render a network's activations offscreen.
+
+    Parameters
+    ----------
+    model
+        An ``nn.Module`` (captured on ``x``) or an existing :class:`Trace`.
+    x
+        Input batch for the model.
+    size
+        (width, height) in pixels.
+    camera
+        ``"overview"``, ``"front"``, ``"side"`` or an :class:`OrbitCamera`.
+    ssaa
+        Supersampling factor for anti-aliasing (1 = off).
+
+    Returns
+    -------
+    numpy.ndarray
+        (height, width, 4) uint8 RGBA image, top row first.
+
+    Examples
+    --------
+    >>> import torch, viz3d
+    >>> net = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.ReLU())
+    >>> img = viz3d.render(net, torch.rand(1, 3, 32, 32), size=(320, 200))
+    >>> img.shape
+    (200, 320, 4)
+    """
+    from viz3d.render.offscreen import render_frame
+    from viz3d.render.scene_renderer import SceneRenderer
+
+    trace = _trace_of(model, x, group_depth, batch_index)
+    layout = layout_trace(trace)
+    cam = camera_for(layout, camera, size)
+    renderer = SceneRenderer(
+        trace,
+        layout,
+        colormap=colormap,
+        normalization=normalization,
+        labels=labels,
+        edges=edges,
+        texture_format=texture_format,
+    )
+    return render_frame(renderer, cam.view_projection(size[0] / size[1]), size, ssaa=ssaa)
+
+
+def show(
+    model: nn.Module | Trace,
+    x: torch.Tensor | None = None,
+    *,
+    size: tuple[int, int] = (1440, 900),
+    colormap: str = "viridis",
+    normalization: str = "layer",
+    group_depth: int | None = None,
+    title: str = "viz3d",
+    run: bool = True,
+) -> Any:
+    """Open a window showing the network (orbit: drag, scroll, right-drag).
+
+    Returns the window object; with ``run=True`` (default) this blocks until
+    the window is closed.
+    """
+    from viz3d.app.window import ViewerWindow
+
+    trace = _trace_of(model, x, group_depth, 0)
+    window = ViewerWindow(trace, size=size, colormap=colormap, normalization=normalization, title=title)
+    if run:
+        window.run()
+    return window

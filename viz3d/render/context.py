@@ -1,0 +1,84 @@
+"""Choosing the GL backend and making contexts, with one-line errors when GL is missing.
+
+PyOpenGL binds to one platform (EGL, GLX, OSMesa) at import, so the backend is
+fixed the first time GL is needed in a process: EGL surfaceless for offscreen
+work (tests, ``viz3d render``), glfw for windows.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any, Literal
+
+from viz3d.errors import Viz3dError
+
+Backend = Literal["egl", "glfw"]
+_chosen: list[Backend] = []
+
+APT_PACKAGES = "libegl1 libegl-mesa0 libgl1-mesa-dri libgl1 libfontconfig1"
+NO_GL_HINT = (
+    f"install the GL libraries (sudo apt-get install --no-install-recommends {APT_PACKAGES}) "
+    "and, without a display, set EGL_PLATFORM=surfaceless PYOPENGL_PLATFORM=egl"
+)
+
+
+def has_display() -> bool:
+    """Whether a window can be opened (an X11 or Wayland display is set)."""
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def use_backend(backend: Backend) -> None:
+    """Select vispy's app backend (and PyOpenGL's platform) once per process."""
+    if _chosen:
+        if _chosen[0] != backend:
+            raise Viz3dError(
+                f"this process already uses the {_chosen[0]} GL backend; windows and offscreen "
+                "rendering cannot share one process (render offscreen in a separate process)"
+            )
+        return
+    if backend == "egl":
+        if "OpenGL" in sys.modules and os.environ.get("PYOPENGL_PLATFORM") != "egl":
+            raise Viz3dError("PyOpenGL was imported before viz3d chose EGL: set PYOPENGL_PLATFORM=egl first")
+        os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
+        if not has_display():
+            os.environ.setdefault("EGL_PLATFORM", "surfaceless")
+    try:
+        import vispy
+
+        vispy.use(app=backend, gl="gl+")
+    except Exception as exc:
+        raise Viz3dError(f"no usable OpenGL ({type(exc).__name__}: {exc}); {NO_GL_HINT}") from exc
+    _chosen.append(backend)
+
+
+def make_canvas(backend: Backend, size: tuple[int, int], show: bool, title: str = "viz3d", **kwargs: Any) -> Any:
+    """A vispy Canvas on ``backend``; raises Viz3dError naming the fix when GL is unusable."""
+    use_backend(backend)
+    try:
+        from vispy import app
+
+        return app.Canvas(size=size, show=show, title=title, keys=None, **kwargs)
+    except Exception as exc:
+        raise Viz3dError(f"cannot create an OpenGL context ({type(exc).__name__}: {exc}); {NO_GL_HINT}") from exc
+
+
+def gl_limits() -> dict[str, int]:
+    """Texture size limits of the current context."""
+    from OpenGL import GL
+
+    return {
+        "max_3d_texture_size": int(GL.glGetIntegerv(GL.GL_MAX_3D_TEXTURE_SIZE)),
+        "max_texture_size": int(GL.glGetIntegerv(GL.GL_MAX_TEXTURE_SIZE)),
+    }
+
+
+def gl_info() -> dict[str, str]:
+    """Vendor, renderer and version strings of the current context."""
+    from OpenGL import GL
+
+    def s(name: int) -> str:
+        v = GL.glGetString(name)
+        return v.decode() if isinstance(v, bytes) else str(v)
+
+    return {"vendor": s(GL.GL_VENDOR), "renderer": s(GL.GL_RENDERER), "version": s(GL.GL_VERSION)}

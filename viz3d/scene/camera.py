@@ -1,0 +1,154 @@
+"""Orbit camera and named presets (numpy only).
+
+Matrices use the column-vector convention (``clip = P @ V @ p``); the
+renderer transposes them when handing them to GLSL.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+import numpy as np
+
+CameraPreset = Literal["overview", "front", "side"]
+PRESETS: dict[str, tuple[float, float]] = {
+    # name: (azimuth, elevation) in degrees. Azimuth 0 looks down -z from +z.
+    "overview": (-38.0, 24.0),
+    "front": (0.0, 0.0),
+    "side": (-90.0, 8.0),
+}
+FIT_MARGIN = 0.92  # fraction of the viewport the framed scene may fill
+
+
+def look_at(eye: np.ndarray, target: np.ndarray, up: np.ndarray) -> np.ndarray:
+    """4×4 view matrix looking from ``eye`` at ``target``."""
+    f = target - eye
+    f = f / np.linalg.norm(f)
+    r = np.cross(f, up)
+    if np.linalg.norm(r) < 1e-9:  # looking straight up or down
+        r = np.cross(f, np.array([0.0, 0.0, -1.0]))
+    r = r / np.linalg.norm(r)
+    u = np.cross(r, f)
+    m = np.eye(4)
+    m[0, :3], m[1, :3], m[2, :3] = r, u, -f
+    m[:3, 3] = -m[:3, :3] @ eye
+    return m
+
+
+def perspective(fov_y_deg: float, aspect: float, near: float, far: float) -> np.ndarray:
+    """OpenGL-style perspective projection."""
+    f = 1.0 / math.tan(math.radians(fov_y_deg) / 2)
+    m = np.zeros((4, 4))
+    m[0, 0], m[1, 1] = f / aspect, f
+    m[2, 2] = (far + near) / (near - far)
+    m[2, 3] = 2 * far * near / (near - far)
+    m[3, 2] = -1.0
+    return m
+
+
+def orthographic(height: float, aspect: float, near: float, far: float) -> np.ndarray:
+    """OpenGL-style orthographic projection showing ``height`` world units vertically."""
+    m = np.eye(4)
+    m[0, 0] = 2.0 / (height * aspect)
+    m[1, 1] = 2.0 / height
+    m[2, 2] = -2.0 / (far - near)
+    m[2, 3] = -(far + near) / (far - near)
+    return m
+
+
+@dataclass
+class OrbitCamera:
+    """A camera circling ``target`` at ``distance``.
+
+    ``fov`` is the vertical field of view in degrees; ``fov=0`` makes the
+    camera orthographic, showing ``ortho_height`` world units vertically.
+    """
+
+    target: np.ndarray = field(default_factory=lambda: np.zeros(3))
+    distance: float = 100.0
+    azimuth: float = 0.0
+    elevation: float = 0.0
+    fov: float = 40.0
+    ortho_height: float = 100.0
+    scene_radius: float = 100.0
+
+    @property
+    def forward(self) -> np.ndarray:
+        """Unit vector from the eye towards the target."""
+        az, el = math.radians(self.azimuth), math.radians(self.elevation)
+        return np.array([math.sin(az) * math.cos(el), -math.sin(el), -math.cos(az) * math.cos(el)])
+
+    @property
+    def eye(self) -> np.ndarray:
+        return np.asarray(self.target, float) - self.forward * self.distance
+
+    def view_matrix(self) -> np.ndarray:
+        return look_at(self.eye, np.asarray(self.target, float), np.array([0.0, 1.0, 0.0]))
+
+    def projection_matrix(self, aspect: float) -> np.ndarray:
+        # Near/far bracket the scene around the target, with room to orbit.
+        far = self.distance + 2.5 * self.scene_radius + 10.0
+        if self.fov <= 0:
+            return orthographic(self.ortho_height, aspect, 0.1, far)
+        near = max(0.05, (self.distance - 1.5 * self.scene_radius) * 0.5, far / 20000.0)
+        return perspective(self.fov, aspect, near, far)
+
+    def view_projection(self, aspect: float) -> np.ndarray:
+        return self.projection_matrix(aspect) @ self.view_matrix()
+
+    # --- interaction (used by the window) -----------------------------
+    def orbit(self, d_azimuth: float, d_elevation: float) -> None:
+        """Rotate around the target by the given angles in degrees."""
+        self.azimuth = (self.azimuth + d_azimuth) % 360.0
+        self.elevation = float(np.clip(self.elevation + d_elevation, -89.0, 89.0))
+
+    def zoom(self, factor: float) -> None:
+        """Move towards (factor < 1) or away from the target."""
+        self.distance = float(np.clip(self.distance * factor, 1e-3, 1e7))
+        self.ortho_height = float(np.clip(self.ortho_height * factor, 1e-3, 1e7))
+
+    def pan(self, dx: float, dy: float) -> None:
+        """Move the target in the view plane by fractions of the view height."""
+        view = self.view_matrix()
+        right, up = view[0, :3], view[1, :3]
+        span = self.ortho_height if self.fov <= 0 else 2 * self.distance * math.tan(math.radians(self.fov) / 2)
+        self.target = np.asarray(self.target, float) + (-dx * right + dy * up) * span
+
+    def copy(self) -> OrbitCamera:
+        return replace(self, target=np.array(self.target, float))
+
+
+def _corners(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    return np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])])
+
+
+def frame_bounds(
+    lo: np.ndarray, hi: np.ndarray, preset: CameraPreset | str = "overview", aspect: float = 16 / 9, fov: float = 40.0
+) -> OrbitCamera:
+    """A camera of the named preset that shows the whole box ``lo``..``hi``.
+
+    The distance is the smallest at which every corner of the box projects
+    inside ``FIT_MARGIN`` of the viewport (exact for the box, not a sphere).
+    """
+    if preset not in PRESETS:
+        raise ValueError(f"unknown camera preset {preset!r}; choose one of {', '.join(PRESETS)}")
+    az, el = PRESETS[preset]
+    lo, hi = np.asarray(lo, float), np.asarray(hi, float)
+    center = (lo + hi) / 2
+    cam = OrbitCamera(target=center, azimuth=az, elevation=el, fov=fov, distance=1.0)
+    cam.scene_radius = float(np.linalg.norm(hi - lo) / 2) + 1e-6
+    view = cam.view_matrix()
+    rel = (_corners(lo, hi) - center) @ view[:3, :3].T  # camera-space offsets, eye-independent
+    if fov <= 0:
+        half_h = max(np.abs(rel[:, 1]).max(), np.abs(rel[:, 0]).max() / aspect)
+        cam.ortho_height = 2 * half_h / FIT_MARGIN
+        cam.distance = cam.scene_radius * 2 + 1
+        return cam
+    ty = math.tan(math.radians(fov) / 2) * FIT_MARGIN
+    tx = ty * aspect
+    # A corner at depth -rel_z in front of the eye needs (d - rel_z) * t >= |offset|.
+    need = np.maximum(np.abs(rel[:, 0]) / tx, np.abs(rel[:, 1]) / ty) + rel[:, 2]
+    cam.distance = float(max(need.max(), 1e-3))
+    return cam
