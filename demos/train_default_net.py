@@ -38,7 +38,9 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--train", type=int, default=12000)
     parser.add_argument("--test", type=int, default=2000)
-    parser.add_argument("--out", default=str(Path(__file__).resolve().parents[1] / "viz3d/models/weights/default_net.safetensors"))
+    parser.add_argument(
+        "--out", default=str(Path(__file__).resolve().parents[1] / "viz3d/models/weights/default_net.safetensors")
+    )
     args = parser.parse_args()
 
     torch.manual_seed(0)

@@ -37,8 +37,10 @@ void main() {
     vec2 range = texelFetch(u_ranges, ivec2(c % 1024, c / 1024), 0).rg;
     vec3 rgb = colormap(u_lut, value, range);
     // A one-pixel dark outline keeps neighbouring tiles apart once the gap is
-    // under a pixel; dropped when the tile itself is only a few pixels big.
-    vec2 px = fwidth(v_face);
+    // under a pixel. At grazing angles a pixel spans much of a tile, so the
+    // outline is capped at a few percent of the tile, and dropped for tiny tiles.
+    vec2 px = min(vec2(length(vec2(dFdx(v_face.x), dFdy(v_face.x))), length(vec2(dFdx(v_face.y), dFdy(v_face.y)))),
+                  0.04 * u_tile);
     if (u_tile.x > 8.0 * px.x &&
         (f.x < px.x || f.y < px.y || u_tile.x - f.x < px.x || u_tile.y - f.y < px.y)) {
         rgb *= 0.5;

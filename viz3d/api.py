@@ -12,7 +12,7 @@ from viz3d.capture import capture
 from viz3d.capture.trace import Trace
 from viz3d.errors import Viz3dError
 from viz3d.layout import Layout, layout_trace
-from viz3d.scene.camera import PRESETS, OrbitCamera, frame_bounds
+from viz3d.scene.camera import PRESETS, OrbitCamera, frame_points
 
 
 def _trace_of(model: nn.Module | Trace, x: Any, group_depth: int | None, batch_index: int) -> Trace:
@@ -29,8 +29,7 @@ def camera_for(layout: Layout, camera: str | OrbitCamera, size: tuple[int, int])
         return camera.copy()
     if camera not in PRESETS:
         raise Viz3dError(f"unknown camera {camera!r}; choose one of {', '.join(PRESETS)}")
-    lo, hi = layout.bounds()
-    return frame_bounds(lo, hi, camera, aspect=size[0] / size[1])
+    return frame_points(layout.corner_points(), camera, aspect=size[0] / size[1])
 
 
 def render(

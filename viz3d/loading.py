@@ -31,15 +31,21 @@ def load_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
             return load_file(str(p))
         obj = torch.load(str(p), map_location="cpu", weights_only=True)
     except Exception as exc:  # corrupt files raise many different types
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise Viz3dError(
-            f"cannot read weights file {p}: {first} (is it a state dict saved with torch.save or safetensors?)"
-        ) from exc
+        if "weights_only" in str(exc) or "Weights only" in str(exc):
+            why = "it is corrupt, or holds Python objects besides tensors (only plain state dicts are loaded)"
+        else:
+            why = _first_line(exc)
+        raise Viz3dError(f"cannot read weights file {p}: {why}") from exc
     if isinstance(obj, dict) and "state_dict" in obj and isinstance(obj["state_dict"], dict):
         obj = obj["state_dict"]
     if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
         raise Viz3dError(f"weights file {p} does not hold a state dict (a mapping of names to tensors)")
     return obj
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:160] if text else type(exc).__name__
 
 
 def apply_weights(model: nn.Module, path: str | Path) -> nn.Module:
@@ -49,7 +55,9 @@ def apply_weights(model: nn.Module, path: str | Path) -> nn.Module:
         model.load_state_dict(state)
     except RuntimeError as exc:
         missing, unexpected = _key_mismatch(model, state)
-        detail = f"{len(missing)} missing keys (e.g. {missing[:2]}), {len(unexpected)} unexpected (e.g. {unexpected[:2]})"
+        detail = (
+            f"{len(missing)} missing keys (e.g. {missing[:2]}), {len(unexpected)} unexpected (e.g. {unexpected[:2]})"
+        )
         if not missing and not unexpected:
             detail = str(exc).strip().splitlines()[-1].strip()
         raise Viz3dError(f"weights file {path} does not fit the model: {detail}") from exc

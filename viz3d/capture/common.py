@@ -218,7 +218,7 @@ def shape_matches(actual: tuple[int, ...], expected: tuple[int | str, ...]) -> b
     """Whether ``actual`` fits ``expected``, where strings are wildcards."""
     if len(actual) != len(expected):
         return False
-    return all(isinstance(e, str) or e == a for a, e in zip(actual, expected))
+    return all(isinstance(e, str) or e == a for a, e in zip(actual, expected, strict=True))
 
 
 def forward_error(layer: str, op: str, exc: BaseException, model: nn.Module, x: Any) -> Viz3dError:

@@ -23,6 +23,7 @@ from viz3d.capture.common import (
     module_kind,
     param_count,
 )
+from viz3d.errors import Viz3dError
 
 
 class _GranularityTracer(fx.Tracer):
@@ -55,6 +56,7 @@ class _Recorder(fx.Interpreter):
         self.model = model
         self.x = x
         self.values: dict[fx.Node, Any] = {}
+        self.failure: str | None = None
 
     def run_node(self, n: fx.Node) -> Any:
         if n.op in ("call_module", "call_function", "call_method"):
@@ -64,7 +66,10 @@ class _Recorder(fx.Interpreter):
         except Exception as exc:
             label = str(n.target) if n.op == "call_module" else n.name
             op = type(self.module.get_submodule(str(n.target))).__name__ if n.op == "call_module" else str(n.op)
-            raise forward_error(label, op, exc, self.model, self.x) from exc
+            # Interpreter.run appends fx details to whatever propagates; keep
+            # our one-line error aside and re-raise it untouched in capture_fx.
+            self.failure = str(forward_error(label, op, exc, self.model, self.x))
+            raise Viz3dError(self.failure) from exc
         self.values[n] = out
         return out
 
@@ -87,8 +92,13 @@ def capture_fx(model: nn.Module, x: Any, group_depth: int | None) -> tuple[list[
     gm = trace_graph(model, group_depth)
     recorder = _Recorder(gm, model, x)
     args = x if isinstance(x, tuple) else (x,)
-    with torch.no_grad():
-        recorder.run(*args)
+    try:
+        with torch.no_grad():
+            recorder.run(*args)
+    except Exception:
+        if recorder.failure is not None:
+            raise Viz3dError(recorder.failure) from None
+        raise
     values = recorder.values
 
     raw: list[RawNode] = []

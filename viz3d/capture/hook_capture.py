@@ -101,7 +101,12 @@ class _HookRecorder(TorchFunctionMode):
         if self.stack:
             return  # a unit nested in another unit (cannot happen, but be safe)
         self.record(
-            self.units[module], type(module).__name__, module_kind(module), param_count(module), self._inputs(args), output
+            self.units[module],
+            type(module).__name__,
+            module_kind(module),
+            param_count(module),
+            self._inputs(args),
+            output,
         )
 
     def __torch_function__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
@@ -139,5 +144,29 @@ def capture_hooks(model: nn.Module, x: Any, group_depth: int | None) -> tuple[li
     finally:
         for h in handles:
             h.remove()
-    pairs = [(s, d) for d, r in enumerate(rec.raw) for s in r.inputs]
-    return rec.raw, pairs
+    return _prune_dead_functions(rec.raw)
+
+
+def _prune_dead_functions(raw: list[RawNode]) -> tuple[list[RawNode], list[tuple[int, int]]]:
+    """Drop functional ops whose result feeds nothing (``y.mean() > 0`` in an ``if``).
+
+    They are control-flow tests, not dataflow; fx never sees them either. The
+    last node (the output) and every module's output are kept.
+    """
+    alive = [True] * len(raw)
+    changed = True
+    while changed:
+        changed = False
+        used = {s for i, r in enumerate(raw) if alive[i] for s in r.inputs}
+        for i, r in enumerate(raw[:-1]):
+            if alive[i] and i not in used and r.params == 0 and r.kind != "input" and r.op == r.name.split("#")[0]:
+                alive[i] = False
+                changed = True
+    new_index = {old: new for new, old in enumerate(i for i in range(len(raw)) if alive[i])}
+    kept = []
+    for i, r in enumerate(raw):
+        if alive[i]:
+            r.inputs = [new_index[s] for s in r.inputs if s in new_index]
+            kept.append(r)
+    pairs = [(s, d) for d, r in enumerate(kept) for s in r.inputs]
+    return kept, pairs

@@ -102,5 +102,5 @@ class Trace:
         """A short human-readable table of the nodes."""
         lines = [f"{'id':>4}  {'name':<32} {'op':<18} {'shape':<22} params"]
         for n in self.nodes:
-            lines.append(f"{n.id:>4}  {n.name:<32.32} {n.op:<18.18} {str(n.shape):<22} {n.params}")
+            lines.append(f"{n.id:>4}  {n.name:<32.32} {n.op:<18.18} {n.shape!s:<22} {n.params}")
         return "\n".join(lines)

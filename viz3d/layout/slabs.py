@@ -46,13 +46,24 @@ GENERIC = SlabShape(0, 0, 0)
 
 
 def tile_grid(channels: int, height: int, width: int) -> tuple[int, int]:
-    """Rows and columns of the near-square grid of ``channels`` tiles of height×width."""
+    """Rows and columns of a near-square grid of ``channels`` tiles of height×width.
+
+    Among column counts that keep the face within 1.5:1 of square, the one
+    leaving the fewest empty cells wins (32 maps: 8×4 rather than 6×6 with 4 holes).
+    """
     if channels <= 0:
         return 1, 1
-    cols = max(1, math.ceil(math.sqrt(channels * height / max(width, 1))))
-    cols = min(cols, channels)
-    rows = math.ceil(channels / cols)
-    return rows, cols
+    ideal = math.sqrt(channels * height / max(width, 1))
+    fallback = min(channels, max(1, math.ceil(ideal)))
+    best = (math.ceil(channels / fallback) * fallback - channels, 0.0, fallback)
+    for cols in range(1, channels + 1):
+        rows = math.ceil(channels / cols)
+        ratio = (cols * width) / (rows * height)
+        if 1 / 1.5 <= ratio <= 1.5:
+            key = (rows * cols - channels, abs(math.log(ratio)), cols)
+            best = min(best, key)
+    cols = best[2]
+    return math.ceil(channels / cols), cols
 
 
 def tile_extent(height: int, width: int) -> tuple[float, float]:
@@ -141,6 +152,15 @@ class Layout:
             if s.node_id == node_id:
                 return s
         raise KeyError(node_id)
+
+    def corner_points(self) -> np.ndarray:
+        """Every slab's 8 corners and every route point: what a camera must keep in view."""
+        pts = []
+        for s in self.slabs:
+            lo, hi = s.lo, s.hi
+            pts.append(np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])]))
+        pts += [r.points for r in self.routes]
+        return np.vstack(pts) if pts else np.zeros((1, 3))
 
     def bounds(self) -> tuple[np.ndarray, np.ndarray]:
         """Minimum and maximum corners of everything drawn."""

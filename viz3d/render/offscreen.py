@@ -43,7 +43,9 @@ class Framebuffer:
             w, h = size
             self._fbo = gloo.FrameBuffer(
                 color=gloo.RenderBuffer((h, w, 4), format="color"),
-                depth=gloo.RenderBuffer((h, w), format="depth"),
+                # gloo's depth renderbuffer is 16-bit; a depth texture gets the
+                # driver's full precision (24/32 bits), which long networks need.
+                depth=gloo.Texture2D(shape=(h, w, 1), format="depth_component", internalformat="depth_component"),
             )
             self._size = size
         return self._fbo
@@ -59,7 +61,11 @@ def downsample(image: np.ndarray, factor: int) -> np.ndarray:
 
 
 def render_frame(
-    renderer: SceneRenderer, view_projection: np.ndarray, size: tuple[int, int], ssaa: int = 1, fbo: Framebuffer | None = None
+    renderer: SceneRenderer,
+    view_projection: np.ndarray,
+    size: tuple[int, int],
+    ssaa: int = 1,
+    fbo: Framebuffer | None = None,
 ) -> np.ndarray:
     """Draw ``renderer`` offscreen and return an (H, W, 4) uint8 RGBA image, top row first."""
     from vispy import gloo
@@ -70,7 +76,9 @@ def render_frame(
     big = (w * ssaa, h * ssaa)
     limit = 16384
     if max(big) > limit:
-        raise Viz3dError(f"render size {w}x{h} with supersampling {ssaa} exceeds {limit} pixels; lower --ssaa or --size")
+        raise Viz3dError(
+            f"render size {w}x{h} with supersampling {ssaa} exceeds {limit} pixels; lower --ssaa or --size"
+        )
     offscreen_canvas()
     target = (fbo or Framebuffer()).bind_size(big)
     with target:

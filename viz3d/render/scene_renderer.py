@@ -189,7 +189,10 @@ class SceneRenderer:
                     f"shown downsampled {plan.downsample}x"
                 )
             tex = gloo.Texture3D(
-                shape=(*plan.texture_shape, 1), format="red", interpolation="nearest", internalformat=self.texture_format
+                shape=(*plan.texture_shape, 1),
+                format="red",
+                interpolation="nearest",
+                internalformat=self.texture_format,
             )
             rows = (c + RANGES_PER_ROW - 1) // RANGES_PER_ROW
             ranges = gloo.Texture2D(
@@ -206,7 +209,7 @@ class SceneRenderer:
             return
         for layer in self.layers:
             node = trace.nodes[layer.slab.node_id]
-            if node.display is None or tuple(node.display.shape)[0] != layer.plan.channels:
+            if node.display is None or int(node.display.shape[0]) != layer.plan.channels:
                 raise Viz3dError(f"layer {node.name} changed shape; capture the same network to update a view")
             layer.stats = channel_stats(node.display)
             self.uploader.upload(layer.activation, pack_for_texture(node.display, layer.plan))
@@ -249,7 +252,9 @@ class SceneRenderer:
             seg = np.empty((2 * len(a), 3), np.float32)
             seg[0::2], seg[1::2] = a, b
             segs.append(seg)
-            cols.append(np.tile(np.array(EDGE_COLORS.get(route.kind, EDGE_COLORS["sequential"]), np.float32), (len(seg), 1)))
+            cols.append(
+                np.tile(np.array(EDGE_COLORS.get(route.kind, EDGE_COLORS["sequential"]), np.float32), (len(seg), 1))
+            )
         if not segs:
             return 0
         self._edge_prog["a_position"] = np.concatenate(segs)
@@ -295,9 +300,16 @@ class SceneRenderer:
             x, y, w, h = self._label_rects[i]
             sw, sh = w * scale, h * scale
             lift = 4.0 * scale
-            quad = [(-sw / 2, lift), (sw / 2, lift), (sw / 2, lift + sh), (-sw / 2, lift), (sw / 2, lift + sh), (-sw / 2, lift + sh)]
+            quad = [
+                (-sw / 2, lift),
+                (sw / 2, lift),
+                (sw / 2, lift + sh),
+                (-sw / 2, lift),
+                (sw / 2, lift + sh),
+                (-sw / 2, lift + sh),
+            ]
             uv = [(x, y + h), (x + w, y + h), (x + w, y), (x, y + h), (x + w, y), (x, y)]
-            for (ox, oy), (u, v) in zip(quad, uv):
+            for (ox, oy), (u, v) in zip(quad, uv, strict=True):
                 anchors.append(self._label_anchor[i])
                 offsets.append((ox, oy))
                 uvs.append((u / aw, v / ah))
@@ -367,4 +379,3 @@ class SceneRenderer:
 def activation_bytes(trace: Trace) -> int:
     """Bytes of the shown activations in float32."""
     return sum(int(n.display.numel()) * 4 for n in trace.nodes if n.display is not None)
-

@@ -34,7 +34,12 @@ def build_atlas(texts: list[str], font_px: int = 16) -> TextAtlas:
         w, h = int(right - left) + 2 * pad, int(bottom - top) + 2 * pad
         img = Image.new("RGBA", (max(w, 1), max(h, 1)), (0, 0, 0, 0))
         ImageDraw.Draw(img).text(
-            (pad - left, pad - top), text, font=font, fill=(235, 238, 245, 255), stroke_width=2, stroke_fill=(0, 0, 0, 255)
+            (pad - left, pad - top),
+            text,
+            font=font,
+            fill=(235, 238, 245, 255),
+            stroke_width=2,
+            stroke_fill=(0, 0, 0, 255),
         )
         images.append(img)
     x = y = shelf = 0
@@ -47,7 +52,7 @@ def build_atlas(texts: list[str], font_px: int = 16) -> TextAtlas:
         shelf = max(shelf, img.height)
     height = max(1, y + shelf)
     atlas = Image.new("RGBA", (ATLAS_WIDTH, height), (0, 0, 0, 0))
-    for img, (px, py, _, _) in zip(images, placed):
+    for img, (px, py, _, _) in zip(images, placed, strict=True):
         atlas.paste(img, (px, py))
     arr = np.asarray(atlas, dtype=np.float32)
     arr[..., :3] *= arr[..., 3:] / 255.0  # premultiply for correct blending at glyph edges

@@ -15,7 +15,7 @@ import numpy as np
 CameraPreset = Literal["overview", "front", "side"]
 PRESETS: dict[str, tuple[float, float]] = {
     # name: (azimuth, elevation) in degrees. Azimuth 0 looks down -z from +z.
-    "overview": (-38.0, 24.0),
+    "overview": (-52.0, 22.0),
     "front": (0.0, 0.0),
     "side": (-90.0, 8.0),
 }
@@ -92,7 +92,8 @@ class OrbitCamera:
         far = self.distance + 2.5 * self.scene_radius + 10.0
         if self.fov <= 0:
             return orthographic(self.ortho_height, aspect, 0.1, far)
-        near = max(0.05, (self.distance - 1.5 * self.scene_radius) * 0.5, far / 20000.0)
+        # As far out as the scene allows: depth precision depends on near most.
+        near = max(self.distance - 1.05 * self.scene_radius, self.distance * 0.01, far * 1e-5)
         return perspective(self.fov, aspect, near, far)
 
     def view_projection(self, aspect: float) -> np.ndarray:
@@ -120,35 +121,57 @@ class OrbitCamera:
         return replace(self, target=np.array(self.target, float))
 
 
-def _corners(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+def box_corners(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """The 8 corners of an axis-aligned box."""
     return np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])])
+
+
+def frame_points(
+    points: np.ndarray, preset: CameraPreset | str = "overview", aspect: float = 16 / 9, fov: float = 40.0
+) -> OrbitCamera:
+    """A camera of the named preset that frames every point, centred in the view.
+
+    The distance is the smallest at which every point projects inside
+    ``FIT_MARGIN`` of the viewport; the target is then shifted so the
+    projection is centred, and the fit repeated (it converges in a few steps).
+    """
+    if preset not in PRESETS:
+        raise ValueError(f"unknown camera preset {preset!r}; choose one of {', '.join(PRESETS)}")
+    az, el = PRESETS[preset]
+    pts = np.asarray(points, float).reshape(-1, 3)
+    lo, hi = pts.min(axis=0), pts.max(axis=0)
+    cam = OrbitCamera(target=(lo + hi) / 2, azimuth=az, elevation=el, fov=fov, distance=1.0)
+    cam.scene_radius = float(np.linalg.norm(hi - lo) / 2) + 1e-6
+    rot = cam.view_matrix()[:3, :3]  # depends on angles only
+    if fov <= 0:
+        rel = (pts - cam.target) @ rot.T
+        mid = (rel.max(axis=0) + rel.min(axis=0)) / 2
+        cam.target = cam.target + mid[0] * rot[0] + mid[1] * rot[1]
+        rel = (pts - cam.target) @ rot.T
+        half_h = max(np.abs(rel[:, 1]).max(), np.abs(rel[:, 0]).max() / aspect)
+        cam.ortho_height = 2 * half_h / FIT_MARGIN
+        cam.distance = cam.scene_radius * 2 + 1
+        return cam
+    ty = math.tan(math.radians(fov) / 2)
+    tx = ty * aspect
+    for _ in range(6):
+        rel = (pts - cam.target) @ rot.T
+        # A point at depth (d - rel_z) in front of the eye fits when |offset| <= depth * t * margin.
+        need = np.maximum(np.abs(rel[:, 0]) / (tx * FIT_MARGIN), np.abs(rel[:, 1]) / (ty * FIT_MARGIN)) + rel[:, 2]
+        cam.distance = float(max(need.max(), 1e-3))
+        depth = cam.distance - rel[:, 2]
+        ndc_x, ndc_y = rel[:, 0] / (depth * tx), rel[:, 1] / (depth * ty)
+        shift_x = (ndc_x.max() + ndc_x.min()) / 2
+        shift_y = (ndc_y.max() + ndc_y.min()) / 2
+        if abs(shift_x) < 1e-3 and abs(shift_y) < 1e-3:
+            break
+        # Move the target by the off-centre amount measured at the target's depth.
+        cam.target = cam.target + shift_x * cam.distance * tx * rot[0] + shift_y * cam.distance * ty * rot[1]
+    return cam
 
 
 def frame_bounds(
     lo: np.ndarray, hi: np.ndarray, preset: CameraPreset | str = "overview", aspect: float = 16 / 9, fov: float = 40.0
 ) -> OrbitCamera:
-    """A camera of the named preset that shows the whole box ``lo``..``hi``.
-
-    The distance is the smallest at which every corner of the box projects
-    inside ``FIT_MARGIN`` of the viewport (exact for the box, not a sphere).
-    """
-    if preset not in PRESETS:
-        raise ValueError(f"unknown camera preset {preset!r}; choose one of {', '.join(PRESETS)}")
-    az, el = PRESETS[preset]
-    lo, hi = np.asarray(lo, float), np.asarray(hi, float)
-    center = (lo + hi) / 2
-    cam = OrbitCamera(target=center, azimuth=az, elevation=el, fov=fov, distance=1.0)
-    cam.scene_radius = float(np.linalg.norm(hi - lo) / 2) + 1e-6
-    view = cam.view_matrix()
-    rel = (_corners(lo, hi) - center) @ view[:3, :3].T  # camera-space offsets, eye-independent
-    if fov <= 0:
-        half_h = max(np.abs(rel[:, 1]).max(), np.abs(rel[:, 0]).max() / aspect)
-        cam.ortho_height = 2 * half_h / FIT_MARGIN
-        cam.distance = cam.scene_radius * 2 + 1
-        return cam
-    ty = math.tan(math.radians(fov) / 2) * FIT_MARGIN
-    tx = ty * aspect
-    # A corner at depth -rel_z in front of the eye needs (d - rel_z) * t >= |offset|.
-    need = np.maximum(np.abs(rel[:, 0]) / tx, np.abs(rel[:, 1]) / ty) + rel[:, 2]
-    cam.distance = float(max(need.max(), 1e-3))
-    return cam
+    """A camera of the named preset that shows the whole box ``lo``..``hi``."""
+    return frame_points(box_corners(np.asarray(lo, float), np.asarray(hi, float)), preset, aspect, fov)

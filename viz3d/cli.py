@@ -1,0 +1,155 @@
+"""Command line: ``viz3d demo`` and ``viz3d render``.
+
+Errors from bad input are one line (``viz3d: ...``) and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from viz3d.errors import Viz3dError
+
+DEFAULT_DEMO_OUT = "viz3d-demo.png"
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """``1920x1080`` → (1920, 1080)."""
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"bad size {text!r}: use WIDTHxHEIGHT, e.g. 1920x1080") from None
+    if w < 1 or h < 1 or w > 8192 or h > 8192:
+        raise argparse.ArgumentTypeError(f"bad size {text!r}: each side must be 1..8192 pixels")
+    return w, h
+
+
+def _say(message: str) -> None:
+    print(f"viz3d: {message}", file=sys.stderr)
+
+
+def _format_warning(message: Any, category: Any, filename: str, lineno: int, line: str | None = None) -> str:
+    return f"viz3d: warning: {message}\n"
+
+
+def _add_view_options(p: argparse.ArgumentParser) -> None:
+    from viz3d.scene.camera import PRESETS
+    from viz3d.scene.colormaps import COLORMAPS
+    from viz3d.scene.normalization import NORMALIZATIONS
+
+    p.add_argument("--camera", default="overview", choices=list(PRESETS), help="camera preset (default overview)")
+    p.add_argument("--colormap", default="viridis", choices=list(COLORMAPS))
+    p.add_argument("--normalization", default="layer", choices=list(NORMALIZATIONS))
+    p.add_argument("--group-depth", type=int, default=None, help="fold modules below this depth into one slab")
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="viz3d", description="See a PyTorch network's activations in 3D.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="show the built-in trained network (a PNG when there is no display)")
+    demo.add_argument("--input", default="sample", help="'sample', 'sample:K', 'random' or an image file")
+    demo.add_argument("--out", default=DEFAULT_DEMO_OUT, help="PNG written when there is no display")
+    demo.add_argument("--size", type=parse_size, default=(1440, 900))
+    demo.add_argument("--offscreen", action="store_true", help="write the PNG even when a display exists")
+    _add_view_options(demo)
+
+    render = sub.add_parser("render", help="render a network offscreen to a PNG")
+    render.add_argument("--model", default="default", help="'default', 'MODULE:FUNCTION' or 'file.py:FUNCTION'")
+    render.add_argument("--weights", default=None, help="state dict (.safetensors, or torch.save file)")
+    render.add_argument("--input", default="sample", help="image file, 'sample[:K]' or 'random'")
+    render.add_argument("--out", default="frame.png")
+    render.add_argument("--size", type=parse_size, default=(1920, 1080))
+    render.add_argument("--ssaa", type=int, default=2, choices=[1, 2, 3, 4], help="supersampling factor")
+    _add_view_options(render)
+    return parser
+
+
+def _load(model_spec: str, weights: str | None, input_spec: str) -> tuple[Any, Any]:
+    from viz3d.loading import apply_weights, load_input, load_model_spec
+
+    model = load_model_spec(model_spec)
+    if weights:
+        apply_weights(model, weights)
+    x = load_input(input_spec, model)
+    return model, x
+
+
+def _render_to_png(args: argparse.Namespace, model_spec: str, weights: str | None) -> Path:
+    from rich.console import Console
+
+    from viz3d.api import render
+    from viz3d.capture import capture
+    from viz3d.export.png import save_png
+
+    console = Console(stderr=True)
+    t0 = time.perf_counter()
+    with console.status("capturing activations...", spinner="dots"):
+        model, x = _load(model_spec, weights, args.input)
+        trace = capture(model, x, group_depth=args.group_depth)
+    with console.status(f"rendering {args.size[0]}x{args.size[1]}...", spinner="dots"):
+        image = render(
+            trace,
+            size=args.size,
+            camera=args.camera,
+            colormap=args.colormap,
+            normalization=args.normalization,
+            ssaa=getattr(args, "ssaa", 2),
+        )
+        out = save_png(image, args.out)
+    _say(
+        f"wrote {out} ({args.size[0]}x{args.size[1]}, {len(trace)} layers, "
+        f"{trace.map_count()} feature maps) in {time.perf_counter() - t0:.1f}s"
+    )
+    return out
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from viz3d.render.context import has_display
+
+    if args.offscreen or not has_display():
+        if not args.offscreen:
+            _say("no display found (DISPLAY is not set): rendering the demo to a PNG instead of opening a window")
+        _render_to_png(args, "default", None)
+        return 0
+    from viz3d.app.window import ViewerWindow
+    from viz3d.capture import capture
+
+    model, x = _load("default", None, args.input)
+    trace = capture(model, x, group_depth=args.group_depth)
+    window = ViewerWindow(
+        trace, size=args.size, colormap=args.colormap, normalization=args.normalization, title="viz3d demo"
+    )
+    _say("drag: rotate, scroll: zoom, right-drag: pan, Home: reset, Q: quit")
+    window.run()
+    return 0
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    _render_to_png(args, args.model, args.weights)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``viz3d`` command."""
+    parser = _build_parser()
+    args = parser.parse_args(argv)
+    warnings.formatwarning = _format_warning  # type: ignore[assignment]
+    handlers = {"demo": cmd_demo, "render": cmd_render}
+    try:
+        return handlers[args.command](args)
+    except Viz3dError as exc:
+        _say(str(exc))
+        return 2
+    except KeyboardInterrupt:
+        _say("interrupted")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
