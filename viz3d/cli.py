@@ -139,7 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``viz3d`` command."""
     parser = _build_parser()
     args = parser.parse_args(argv)
-    warnings.formatwarning = _format_warning  # type: ignore[assignment]
+    warnings.formatwarning = _format_warning
     handlers = {"demo": cmd_demo, "render": cmd_render}
     try:
         return handlers[args.command](args)

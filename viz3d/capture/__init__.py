@@ -5,8 +5,6 @@ torch only: nothing here imports GL, vispy, glfw or cupy.
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 from torch import nn
 
@@ -80,7 +78,10 @@ def capture(
         except Exception as exc:
             if method == "fx":
                 raise Viz3dError(f"torch.fx cannot trace this model: {_first_line(exc)} (use method='hooks')") from exc
-            note = f"torch.fx cannot trace {type(model).__name__} ({_first_line(exc)}); captured with forward hooks instead"
+            note = (
+                f"torch.fx cannot trace {type(model).__name__} ({_first_line(exc)}); "
+                "captured with forward hooks instead"
+            )
             warn_once(note)
             notes.append(note)
             raw, pairs = capture_hooks(model, x, group_depth)

@@ -34,9 +34,9 @@ class _GranularityTracer(fx.Tracer):
         self.group_depth = group_depth
 
     def is_leaf_module(self, m: nn.Module, module_qualified_name: str) -> bool:
-        if self.group_depth is not None and module_qualified_name:
-            if module_qualified_name.count(".") + 1 >= self.group_depth:
-                return True
+        depth = module_qualified_name.count(".") + 1 if module_qualified_name else 0
+        if self.group_depth is not None and depth >= self.group_depth:
+            return True
         if super().is_leaf_module(m, module_qualified_name):
             return True
         # Any module without children is a unit, user-defined ones included.
