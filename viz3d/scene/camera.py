@@ -154,11 +154,15 @@ def frame_points(
         return cam
     ty = math.tan(math.radians(fov) / 2)
     tx = ty * aspect
-    for _ in range(6):
+    def fit_distance() -> np.ndarray:
         rel = (pts - cam.target) @ rot.T
         # A point at depth (d - rel_z) in front of the eye fits when |offset| <= depth * t * margin.
         need = np.maximum(np.abs(rel[:, 0]) / (tx * FIT_MARGIN), np.abs(rel[:, 1]) / (ty * FIT_MARGIN)) + rel[:, 2]
         cam.distance = float(max(need.max(), 1e-3))
+        return rel
+
+    for _ in range(12):
+        rel = fit_distance()
         depth = cam.distance - rel[:, 2]
         ndc_x, ndc_y = rel[:, 0] / (depth * tx), rel[:, 1] / (depth * ty)
         shift_x = (ndc_x.max() + ndc_x.min()) / 2
@@ -167,6 +171,7 @@ def frame_points(
             break
         # Move the target by the off-centre amount measured at the target's depth.
         cam.target = cam.target + shift_x * cam.distance * tx * rot[0] + shift_y * cam.distance * ty * rot[1]
+    fit_distance()  # the last move may have pushed a point out: fit again
     return cam
 
 

@@ -43,6 +43,6 @@ def apply_colormap(values: np.ndarray, lo: float, hi: float, name: str = "viridi
     v = np.asarray(values, np.float64)
     span = hi - lo
     t = (v - lo) / span if span > 0 else np.zeros_like(v)
-    out = colormap_lut(name)[lut_index(np.nan_to_num(t))]
+    out = colormap_lut(name)[lut_index(np.nan_to_num(t, nan=0.0, posinf=1.0, neginf=0.0))]
     out[~np.isfinite(v)] = NAN_COLOR
     return out

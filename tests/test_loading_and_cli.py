@@ -1,0 +1,163 @@
+"""Loading models, weights and inputs; the command line; atomic outputs."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from viz3d.cli import main
+from viz3d.errors import Viz3dError
+from viz3d.export.png import atomic_write_bytes, save_png
+from viz3d.loading import apply_weights, load_input, load_model_spec, load_state_dict
+from viz3d.models.default_net import ShapesNet, default_model
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_state_dict_round_trips_through_both_formats(tmp_path: Path) -> None:
+    from safetensors.torch import save_file
+
+    model = ShapesNet()
+    state = model.state_dict()
+    torch.save(state, tmp_path / "w.pt")
+    save_file({k: v.contiguous() for k, v in state.items()}, str(tmp_path / "w.safetensors"))
+    for name in ("w.pt", "w.safetensors"):
+        loaded = load_state_dict(tmp_path / name)
+        assert set(loaded) == set(state)
+        torch.testing.assert_close(loaded["conv1.weight"], state["conv1.weight"])
+
+
+def test_bad_weights_files_are_one_line_errors(tmp_path: Path) -> None:
+    with pytest.raises(Viz3dError, match="weights file not found"):
+        load_state_dict(tmp_path / "missing.pt")
+    (tmp_path / "junk.pt").write_bytes(b"not a pickle at all")
+    with pytest.raises(Viz3dError, match="cannot read weights file"):
+        load_state_dict(tmp_path / "junk.pt")
+    (tmp_path / "junk.safetensors").write_bytes(b"\x00" * 20)
+    with pytest.raises(Viz3dError, match="cannot read weights file"):
+        load_state_dict(tmp_path / "junk.safetensors")
+    torch.save({"conv1.weight": torch.zeros(1)}, tmp_path / "other.pt")
+    with pytest.raises(Viz3dError, match="does not fit the model"):
+        apply_weights(ShapesNet(), tmp_path / "other.pt")
+
+
+def test_model_specs(tmp_path: Path) -> None:
+    assert isinstance(load_model_spec("default"), ShapesNet)
+    assert type(load_model_spec("tests.models:make_default")).__name__ == "TinyResNet"
+    f = tmp_path / "net.py"
+    f.write_text("import torch\ndef build():\n    return torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3))\n")
+    assert isinstance(load_model_spec(f"{f}:build"), torch.nn.Sequential)
+    for spec, msg in [
+        ("nope", "bad model spec"),
+        ("no_such_module_xyz:f", "cannot import module"),
+        (f"{f}:missing", "no callable named 'missing'"),
+        (f"{tmp_path / 'absent.py'}:build", "not found"),
+    ]:
+        with pytest.raises(Viz3dError, match=msg):
+            load_model_spec(spec)
+
+
+def test_inputs_from_images_samples_and_random(tmp_path: Path) -> None:
+    model = default_model()
+    img = tmp_path / "in.png"
+    Image.fromarray(np.full((100, 80, 3), 255, np.uint8)).save(img)
+    x = load_input(str(img), model)
+    assert x.shape == (1, 3, 64, 64) and torch.allclose(x, torch.ones_like(x))
+    assert load_input("random", model).shape == (1, 3, 64, 64)
+    assert not torch.equal(load_input("sample:0", model), load_input("sample:1", model))
+    with pytest.raises(Viz3dError, match="input image not found"):
+        load_input(str(tmp_path / "nope.png"), model)
+    (tmp_path / "bad.png").write_bytes(b"nope")
+    with pytest.raises(Viz3dError, match="cannot read input image"):
+        load_input(str(tmp_path / "bad.png"), model)
+
+
+def test_atomic_write_never_leaves_a_half_file(tmp_path: Path) -> None:
+    target = tmp_path / "out.png"
+    target.write_bytes(b"precious")
+
+    class Boom(bytes):
+        pass
+
+    with pytest.raises(TypeError):
+        atomic_write_bytes(target, Boom(b"x") + 1)  # type: ignore[operator]
+    assert target.read_bytes() == b"precious"
+    assert os.listdir(tmp_path) == ["out.png"]
+    with pytest.raises(Viz3dError, match="does not exist"):
+        save_png(np.zeros((2, 2, 4), np.uint8), tmp_path / "no" / "dir" / "x.png")
+
+
+@pytest.mark.gl
+def test_cli_render_writes_a_png_of_the_asked_size(tmp_path: Path) -> None:
+    out = tmp_path / "frame.png"
+    assert main(["render", "--out", str(out), "--size", "320x200", "--input", "random", "--ssaa", "1"]) == 0
+    with Image.open(out) as im:
+        assert im.size == (320, 200) and im.format == "PNG"
+        arr = np.asarray(im)
+    assert arr[..., :3].std() > 10  # something was drawn
+
+
+def test_cli_errors_are_one_line_with_status_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["render", "--model", "tests.models:nothing", "--out", str(tmp_path / "x.png")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err.startswith("viz3d: ") and "\n" not in err
+    code = main(["render", "--weights", str(tmp_path / "nope.pt"), "--out", str(tmp_path / "x.png")])
+    assert code == 2 and "weights file not found" in capsys.readouterr().err
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_cli_rejects_bad_sizes() -> None:
+    with pytest.raises(SystemExit):
+        main(["render", "--size", "big"])
+
+
+@pytest.mark.gl
+def test_demo_without_display_renders_a_png(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    out = tmp_path / "demo.png"
+    proc = subprocess.run(
+        [sys.executable, "-m", "viz3d.cli", "demo", "--out", str(out), "--size", "480x300"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "no display found" in proc.stderr and str(out) in proc.stderr
+    with Image.open(out) as im:
+        assert im.size == (480, 300)
+
+
+def test_importing_capture_layout_scene_touches_no_gl() -> None:
+    code = (
+        "import sys, viz3d, viz3d.capture, viz3d.layout, viz3d.scene, viz3d.gpu.plan;"
+        "bad = [m for m in ('vispy', 'OpenGL', 'glfw', 'cupy', 'cuda') if m in sys.modules];"
+        "assert not bad, bad"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
+
+
+def test_model_packages_import_no_gl_statically() -> None:
+    import ast
+
+    for pkg in ("capture", "layout", "scene"):
+        for path in (REPO / "viz3d" / pkg).rglob("*.py"):
+            tree = ast.parse(path.read_text())
+            for node in ast.walk(tree):
+                names = []
+                if isinstance(node, ast.Import):
+                    names = [a.name for a in node.names]
+                elif isinstance(node, ast.ImportFrom) and node.module:
+                    names = [node.module]
+                for name in names:
+                    root = name.split(".")[0]
+                    assert root not in ("vispy", "OpenGL", "glfw", "cupy", "cuda"), f"{path} imports {name}"
+                    assert not name.startswith(("viz3d.render", "viz3d.gpu", "viz3d.app")), f"{path} imports {name}"
