@@ -156,13 +156,15 @@ def synthetic_trace(shapes: list[tuple[int, int, int]], seed: int = 0, skip_ever
 
 
 def resnet50_shapes() -> list[tuple[int, int, int]]:
-    """(C, H, W) of every convolution output of ResNet-50 on a 224×224 image, downsample convs excluded.
+    """(C, H, W) of every convolution output of ResNet-50 on a 224×224 image.
 
-    22,720 feature maps and about 9.1M values plus the stem: the scene the
-    design's targets are stated for.
+    53 layers (downsample convolutions included), 26,560 feature maps and
+    10.6M values: the ResNet-50-sized scene the design's targets are stated for.
     """
     out = [(64, 112, 112)]
     for width, blocks, side in ((64, 3, 56), (128, 4, 28), (256, 6, 14), (512, 3, 7)):
-        for _ in range(blocks):
+        for b in range(blocks):
             out += [(width, side, side), (width, side, side), (width * 4, side, side)]
+            if b == 0:
+                out.append((width * 4, side, side))  # the downsample branch
     return out

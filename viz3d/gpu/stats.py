@@ -14,6 +14,11 @@ from viz3d.scene.normalization import ChannelStats
 def channel_stats(display: torch.Tensor) -> ChannelStats:
     """Per-channel min/max/mean over finite values of a (C, H, W) activation."""
     t = display.detach().float().reshape(display.shape[0], -1)
+    if bool(torch.isfinite(t).all()):
+        # The common case: two passes over the data (min/max, then mean).
+        lo, hi = torch.aminmax(t, dim=1)
+        packed = torch.stack([lo, hi, t.mean(dim=1)]).cpu().numpy()
+        return ChannelStats(minimum=packed[0], maximum=packed[1], mean=packed[2], nonfinite=0)
     finite = torch.isfinite(t)
     count = finite.sum(dim=1)
     big = torch.finfo(torch.float32).max

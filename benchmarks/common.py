@@ -1,0 +1,37 @@
+"""Timing helpers shared by the benchmark scripts: medians, GL synchronisation, tables."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from collections.abc import Callable
+
+os.environ.setdefault("EGL_PLATFORM", "surfaceless")
+os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
+
+
+def median_time(fn: Callable[[], object], repeats: int, warmup: int = 1) -> float:
+    """Median wall time of ``fn`` in seconds."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def gl_finish() -> None:
+    """Run every queued gloo command and wait for the GL to finish it."""
+    from OpenGL import GL
+
+    from viz3d.render.offscreen import offscreen_canvas
+
+    offscreen_canvas().context.flush_commands()
+    GL.glFinish()
+
+
+def row(label: str, value: str) -> None:
+    print(f"  {label:<58} {value}")
