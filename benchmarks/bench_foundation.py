@@ -24,15 +24,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from common import gl_finish, median_time, row  # noqa: E402
+import numpy as np
+import torch
+from common import gl_finish, median_time, row
 
-from viz3d.capture import capture, resnet50_shapes, synthetic_trace  # noqa: E402
-from viz3d.capture.trace import Trace  # noqa: E402
-from viz3d.layout import layout_trace, tile_grid  # noqa: E402
-from viz3d.models.default_net import default_model  # noqa: E402
-from viz3d.models.shapes import sample_image  # noqa: E402
+from viz3d.capture import capture, resnet50_shapes, synthetic_trace
+from viz3d.capture.trace import Trace
+from viz3d.layout import layout_trace, tile_grid
+from viz3d.models.default_net import default_model
+from viz3d.models.shapes import sample_image
 
 
 def classic_per_map(trace: Trace, layers: list[int]) -> float:
@@ -122,7 +122,12 @@ def bench_scene(name: str, trace: Trace, quick: bool, repeats: int) -> dict[str,
 
     out["upload_ms"] = 1e3 * median_time(upload_all, repeats)
     out["numpy_copy_ms"] = 1e3 * median_time(numpy_copy, repeats)
-    out["update_ms"] = 1e3 * median_time(lambda: (renderer.update_activations(trace), gl_finish()), max(3, repeats // 2))
+
+    def update() -> None:
+        renderer.update_activations(trace)
+        gl_finish()
+
+    out["update_ms"] = 1e3 * median_time(update, max(3, repeats // 2))
     mb = sum(a.nbytes for a in arrays) / 1e6
     row("activation bytes uploaded", f"{mb:.1f} MB")
     row("host upload, all layers (median)", f"{out['upload_ms']:.1f} ms  ({mb / out['upload_ms']:.2f} GB/s)")

@@ -26,7 +26,7 @@ def test_include_cycles_are_reported(tmp_path: Path, monkeypatch: pytest.MonkeyP
     (tmp_path / "a.glsl").write_text('#include "b.glsl"\n')
     (tmp_path / "b.glsl").write_text('#include "a.glsl"\n')
     monkeypatch.setattr(shaders, "shader_dir", lambda: tmp_path)
-    with pytest.raises(Viz3dError, match="include cycle: a.glsl -> b.glsl -> a.glsl"):
+    with pytest.raises(Viz3dError, match=r"include cycle: a\.glsl -> b\.glsl -> a\.glsl"):
         shaders._load("a.glsl", ())
 
 

@@ -198,7 +198,8 @@ class SceneRenderer:
             ranges = gloo.Texture2D(
                 shape=(rows, min(c, RANGES_PER_ROW), 2), format="rg", interpolation="nearest", internalformat="rg32f"
             )
-            self.layers.append(LayerTextures(slab, plan, tex, ranges, ChannelStats(np.zeros(c), np.zeros(c), np.zeros(c), 0)))
+            empty = ChannelStats(np.zeros(c), np.zeros(c), np.zeros(c), 0)
+            self.layers.append(LayerTextures(slab, plan, tex, ranges, empty))
         self._gl_ready = True
         self.update_activations(self.trace)
 

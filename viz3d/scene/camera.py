@@ -154,6 +154,7 @@ def frame_points(
         return cam
     ty = math.tan(math.radians(fov) / 2)
     tx = ty * aspect
+
     def fit_distance() -> np.ndarray:
         rel = (pts - cam.target) @ rot.T
         # A point at depth (d - rel_z) in front of the eye fits when |offset| <= depth * t * margin.

@@ -28,7 +28,7 @@ def thin_labels(
 
     Each label is a box of ``extents_px`` (w, h) centred horizontally on its
     anchor and standing on it. Higher ``priority`` wins; ties go to the
-    earlier label. Labels outside the viewport or behind the camera are
+    earlier label. Labels not wholly inside the viewport, or behind the camera, are
     dropped.
     """
     n = len(anchors_px)
@@ -40,8 +40,8 @@ def thin_labels(
         x, y = anchors_px[i]
         w, h = extents_px[i]
         box = (x - w / 2 - pad, y - h - pad, x + w / 2 + pad, y + pad)
-        if box[2] < 0 or box[0] > size[0] or box[3] < 0 or box[1] > size[1]:
-            continue
+        if box[0] < 0 or box[2] > size[0] or box[1] < 0 or box[3] > size[1]:
+            continue  # partly off screen: a clipped label reads worse than none
         if any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in boxes):
             continue
         boxes.append(box)
