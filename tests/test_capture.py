@@ -208,3 +208,12 @@ def test_public_api_exports_capture() -> None:
     trace = viz3d.capture(nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU()), torch.rand(1, 3, 16, 16))
     assert [n.name for n in trace] == ["input", "0", "1"]
     assert trace.activation_count() == 3 * 16 * 16 + 2 * 8 * 14 * 14
+
+
+@pytest.mark.parametrize("method", ["fx", "hooks"])
+def test_progress_is_reported_to_the_end(method: str) -> None:
+    calls: list[tuple[int, int]] = []
+    capture(default_model(), torch.rand(1, 3, 64, 64), method=method, progress=lambda d, t: calls.append((d, t)))
+    assert len(calls) >= 20
+    assert all(d <= t for d, t in calls) and calls[-1][0] == calls[-1][1]
+    assert [d for d, _ in calls] == sorted(d for d, _ in calls)

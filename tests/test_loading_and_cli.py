@@ -161,3 +161,21 @@ def test_model_packages_import_no_gl_statically() -> None:
                     root = name.split(".")[0]
                     assert root not in ("vispy", "OpenGL", "glfw", "cupy", "cuda"), f"{path} imports {name}"
                     assert not name.startswith(("viz3d.render", "viz3d.gpu", "viz3d.app")), f"{path} imports {name}"
+
+
+def test_no_usable_gl_is_one_line_naming_packages_and_variables(tmp_path: Path) -> None:
+    env = dict(os.environ, EGL_PLATFORM="surfaceless", PYOPENGL_PLATFORM="egl")
+    env["__EGL_VENDOR_LIBRARY_FILENAMES"] = str(tmp_path / "no-vendor.json")  # hides every EGL driver
+    proc = subprocess.run(
+        [sys.executable, "-m", "viz3d.cli", "render", "--out", str(tmp_path / "x.png")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
+    )
+    lines = [ln for ln in proc.stderr.splitlines() if ln.startswith("viz3d:")]
+    assert proc.returncode == 2
+    assert len(lines) == 1 and "no usable OpenGL" in lines[0]
+    assert "libegl-mesa0" in lines[0] and "PYOPENGL_PLATFORM=egl" in lines[0]
+    assert not (tmp_path / "x.png").exists()

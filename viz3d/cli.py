@@ -84,14 +84,13 @@ def _render_to_png(args: argparse.Namespace, model_spec: str, weights: str | Non
     from rich.console import Console
 
     from viz3d.api import render
-    from viz3d.capture import capture
     from viz3d.export.png import save_png
 
     console = Console(stderr=True)
     t0 = time.perf_counter()
-    with console.status("capturing activations...", spinner="dots"):
+    with console.status("loading the model...", spinner="dots"):
         model, x = _load(model_spec, weights, args.input)
-        trace = capture(model, x, group_depth=args.group_depth)
+    trace = capture_with_progress(model, x, args.group_depth, console)
     with console.status(f"rendering {args.size[0]}x{args.size[1]}...", spinner="dots"):
         image = render(
             trace,
@@ -109,6 +108,22 @@ def _render_to_png(args: argparse.Namespace, model_spec: str, weights: str | Non
     return out
 
 
+def capture_with_progress(model: Any, x: Any, group_depth: int | None, console: Any) -> Any:
+    """Capture with a progress bar (shown on a terminal only)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from viz3d.capture import capture
+
+    columns = (TextColumn("capturing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task("capture", total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        return capture(model, x, group_depth=group_depth, progress=update)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from viz3d.render.context import has_display
 
@@ -117,11 +132,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
             _say("no display found (DISPLAY is not set): rendering the demo to a PNG instead of opening a window")
         _render_to_png(args, "default", None)
         return 0
+    from rich.console import Console
+
     from viz3d.app.window import ViewerWindow
-    from viz3d.capture import capture
 
     model, x = _load("default", None, args.input)
-    trace = capture(model, x, group_depth=args.group_depth)
+    trace = capture_with_progress(model, x, args.group_depth, Console(stderr=True))
     window = ViewerWindow(
         trace, size=args.size, colormap=args.colormap, normalization=args.normalization, title="viz3d demo"
     )

@@ -9,3 +9,11 @@ class Viz3dError(Exception):
     The command-line interface prints ``viz3d: <message>`` and exits with
     status 2 instead of showing a traceback.
     """
+
+
+def describe(exc: BaseException, limit: int = 200) -> str:
+    """``Type: message`` of an exception squeezed onto one line."""
+    text = " ".join(str(exc).split()) or "(no message)"
+    if len(text) > limit:
+        text = text[: limit - 3] + "..."
+    return f"{type(exc).__name__}: {text}"

@@ -8,7 +8,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from viz3d.capture.common import RawNode, Viz3dWarning, classify_edges, make_node, warn_once
+from viz3d.capture.common import ProgressCallback, RawNode, Viz3dWarning, classify_edges, make_node, warn_once
 from viz3d.capture.fx_capture import capture_fx
 from viz3d.capture.hook_capture import capture_hooks
 from viz3d.capture.trace import CaptureMethod, Edge, Node, Trace
@@ -24,6 +24,7 @@ def capture(
     batch_index: int = 0,
     group_depth: int | None = None,
     method: CaptureMethod | None = None,
+    progress: ProgressCallback | None = None,
 ) -> Trace:
     """Run ``model`` on ``x`` and record every unit's output and the edges between them.
 
@@ -41,6 +42,9 @@ def capture(
     method
         ``"fx"`` or ``"hooks"`` to force a path; by default fx is tried and
         hooks are used (with a warning) when the model cannot be traced.
+    progress
+        Called as ``progress(done, total)`` while the model runs (for
+        progress bars on big models).
 
     Returns
     -------
@@ -71,7 +75,7 @@ def capture(
     notes: list[str] = []
     if method in (None, "fx"):
         try:
-            raw, pairs = capture_fx(model, x, group_depth)
+            raw, pairs = capture_fx(model, x, group_depth, progress)
             used = "fx"
         except Viz3dError:
             raise
@@ -84,10 +88,10 @@ def capture(
             )
             warn_once(note)
             notes.append(note)
-            raw, pairs = capture_hooks(model, x, group_depth)
+            raw, pairs = capture_hooks(model, x, group_depth, progress)
             used = "hooks"
     elif method == "hooks":
-        raw, pairs = capture_hooks(model, x, group_depth)
+        raw, pairs = capture_hooks(model, x, group_depth, progress)
         used = "hooks"
     else:
         raise Viz3dError(f"unknown capture method {method!r}: use 'fx' or 'hooks'")

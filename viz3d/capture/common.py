@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import operator
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +14,8 @@ from torch import nn
 from viz3d.capture.display import to_display
 from viz3d.capture.trace import Edge, EdgeKind, Node
 from viz3d.errors import Viz3dError
+
+ProgressCallback = Callable[[int, int], None]
 
 
 class Viz3dWarning(UserWarning):

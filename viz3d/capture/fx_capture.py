@@ -14,6 +14,7 @@ import torch
 from torch import fx, nn
 
 from viz3d.capture.common import (
+    ProgressCallback,
     RawNode,
     flatten_tensors,
     forward_error,
@@ -51,8 +52,10 @@ def trace_graph(model: nn.Module, group_depth: int | None) -> fx.GraphModule:
 
 
 class _Recorder(fx.Interpreter):
-    def __init__(self, gm: fx.GraphModule, model: nn.Module, x: Any) -> None:
+    def __init__(self, gm: fx.GraphModule, model: nn.Module, x: Any, progress: ProgressCallback | None) -> None:
         super().__init__(gm, garbage_collect_values=False)
+        self.progress = progress
+        self.total = len(gm.graph.nodes)
         self.model = model
         self.x = x
         self.values: dict[fx.Node, Any] = {}
@@ -71,6 +74,8 @@ class _Recorder(fx.Interpreter):
             self.failure = str(forward_error(label, op, exc, self.model, self.x))
             raise Viz3dError(self.failure) from exc
         self.values[n] = out
+        if self.progress is not None:
+            self.progress(len(self.values), self.total)
         return out
 
     def _protect_inplace_input(self, n: fx.Node) -> None:
@@ -87,10 +92,12 @@ class _Recorder(fx.Interpreter):
                 self.values[src] = value.detach().clone()
 
 
-def capture_fx(model: nn.Module, x: Any, group_depth: int | None) -> tuple[list[RawNode], list[tuple[int, int]]]:
+def capture_fx(
+    model: nn.Module, x: Any, group_depth: int | None, progress: ProgressCallback | None = None
+) -> tuple[list[RawNode], list[tuple[int, int]]]:
     """Run ``model`` on ``x`` through fx; returns raw nodes and (src, dst) pairs."""
     gm = trace_graph(model, group_depth)
-    recorder = _Recorder(gm, model, x)
+    recorder = _Recorder(gm, model, x, progress)
     args = x if isinstance(x, tuple) else (x,)
     try:
         with torch.no_grad():

@@ -15,6 +15,7 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 
 from viz3d.capture.common import (
+    ProgressCallback,
     RawNode,
     flatten_tensors,
     forward_error,
@@ -48,8 +49,12 @@ def unit_modules(model: nn.Module, group_depth: int | None) -> dict[nn.Module, s
 
 
 class _HookRecorder(TorchFunctionMode):
-    def __init__(self, model: nn.Module, x: Any, units: dict[nn.Module, str]) -> None:
+    def __init__(
+        self, model: nn.Module, x: Any, units: dict[nn.Module, str], progress: ProgressCallback | None = None
+    ) -> None:
         super().__init__()
+        self.progress = progress
+        self.done = 0
         self.model = model
         self.x = x
         self.units = units
@@ -98,6 +103,10 @@ class _HookRecorder(TorchFunctionMode):
 
     def post_hook(self, module: nn.Module, args: tuple[Any, ...], output: Any) -> None:
         self.stack.pop()
+        if self.progress is not None:
+            self.done += 1
+            # Modules may run more than once, so the total is a lower bound.
+            self.progress(self.done, max(self.done, len(self.units)))
         if self.stack:
             return  # a unit nested in another unit (cannot happen, but be safe)
         self.record(
@@ -123,10 +132,12 @@ class _HookRecorder(TorchFunctionMode):
         return out
 
 
-def capture_hooks(model: nn.Module, x: Any, group_depth: int | None) -> tuple[list[RawNode], list[tuple[int, int]]]:
+def capture_hooks(
+    model: nn.Module, x: Any, group_depth: int | None, progress: ProgressCallback | None = None
+) -> tuple[list[RawNode], list[tuple[int, int]]]:
     """Run ``model`` on ``x`` with hooks; returns raw nodes and (src, dst) pairs."""
     units = unit_modules(model, group_depth)
-    rec = _HookRecorder(model, x, units)
+    rec = _HookRecorder(model, x, units, progress)
     args = x if isinstance(x, tuple) else (x,)
     for i, a in enumerate(args):
         rec.record("input" if len(args) == 1 else f"input_{i}", "input", "input", 0, [], a)

@@ -11,7 +11,7 @@ import os
 import sys
 from typing import Any, Literal
 
-from viz3d.errors import Viz3dError
+from viz3d.errors import Viz3dError, describe
 
 Backend = Literal["egl", "glfw"]
 _chosen: list[Backend] = []
@@ -48,7 +48,7 @@ def use_backend(backend: Backend) -> None:
 
         vispy.use(app=backend, gl="gl+")
     except Exception as exc:
-        raise Viz3dError(f"no usable OpenGL ({type(exc).__name__}: {exc}); {NO_GL_HINT}") from exc
+        raise Viz3dError(f"no usable OpenGL ({describe(exc)}); {NO_GL_HINT}") from exc
     _chosen.append(backend)
 
 
@@ -60,7 +60,7 @@ def make_canvas(backend: Backend, size: tuple[int, int], show: bool, title: str 
 
         return app.Canvas(size=size, show=show, title=title, keys=None, **kwargs)
     except Exception as exc:
-        raise Viz3dError(f"cannot create an OpenGL context ({type(exc).__name__}: {exc}); {NO_GL_HINT}") from exc
+        raise Viz3dError(f"cannot create an OpenGL context ({describe(exc)}); {NO_GL_HINT}") from exc
 
 
 def gl_limits() -> dict[str, int]:
