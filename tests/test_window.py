@@ -68,3 +68,37 @@ def test_home_key_resets_and_the_frame_draws(window: ViewerWindow) -> None:
         window.renderer.draw(window.view_projection(), (320, 200))
         img = gloo.read_pixels((0, 0, 320, 200))
     assert img[..., :3].std() > 10
+
+
+WINDOW_SCRIPT = """
+import numpy as np, torch
+from vispy import app
+from viz3d.app.window import ViewerWindow
+from viz3d.capture import capture
+from viz3d.models.default_net import default_model
+w = ViewerWindow(capture(default_model(), torch.rand(1, 3, 64, 64)), size=(400, 300))
+w.canvas.show()
+app.process_events()
+img = w.canvas.render()
+lit = (np.abs(img[..., :3].astype(int) - [19, 20, 24]).sum(-1) > 30).mean()
+print(img.shape, round(float(lit), 3))
+w.canvas.close()
+"""
+
+
+def test_a_real_glfw_window_under_xvfb_shows_the_network() -> None:
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    if shutil.which("xvfb-run") is None:
+        pytest.skip("xvfb-run not installed (apt-get install xvfb xauth)")
+    env = {k: v for k, v in os.environ.items() if k not in ("PYOPENGL_PLATFORM", "EGL_PLATFORM")}
+    proc = subprocess.run(
+        ["xvfb-run", "-a", sys.executable, "-c", WINDOW_SCRIPT], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    shape, lit = proc.stdout.strip().rsplit(" ", 1)
+    assert shape == "(300, 400, 4)"
+    assert float(lit) > 0.15
