@@ -6,6 +6,7 @@ from viz3d.layout.slabs import (
     GENERIC,
     EdgeRoute,
     Layout,
+    LayoutMode,
     SlabLayout,
     SlabShape,
     compute_layout,
@@ -17,6 +18,7 @@ __all__ = [
     "GENERIC",
     "EdgeRoute",
     "Layout",
+    "LayoutMode",
     "SlabLayout",
     "SlabShape",
     "compute_layout",
@@ -26,11 +28,11 @@ __all__ = [
 ]
 
 
-def layout_trace(trace: object) -> Layout:
+def layout_trace(trace: object, mode: LayoutMode = "tile") -> Layout:
     """Lay out a :class:`viz3d.capture.Trace` (duck-typed so layout needs no torch)."""
     shapes = []
     for node in trace.nodes:  # type: ignore[attr-defined]
         d = node.display
         shapes.append(GENERIC if d is None else SlabShape(int(d.shape[0]), int(d.shape[1]), int(d.shape[2])))
     edges = [(e.src, e.dst, e.kind) for e in trace.edges]  # type: ignore[attr-defined]
-    return compute_layout(shapes, edges)
+    return compute_layout(shapes, edges, mode)

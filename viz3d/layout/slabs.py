@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 
@@ -27,6 +28,9 @@ LANE_GAP = 4.0  # space between slabs side by side
 RANK_GAP = 6.0  # smallest space between consecutive slabs along the flow
 RANK_GAP_FRACTION = 0.18  # extra space, as a fraction of the larger face
 ARC_SEGMENTS = 24
+VOLUME_DEPTH_PER_SQRT_CHANNEL = 0.9  # volume mode: a C-deep block is 0.9·√C units deep
+
+LayoutMode = Literal["tile", "volume"]
 
 
 @dataclass(frozen=True)
@@ -146,6 +150,7 @@ class Layout:
 
     slabs: list[SlabLayout]
     routes: list[EdgeRoute] = field(default_factory=list)
+    mode: LayoutMode = "tile"
 
     def slab(self, node_id: int) -> SlabLayout:
         for s in self.slabs:
@@ -170,11 +175,15 @@ class Layout:
         return allp.min(axis=0), allp.max(axis=0)
 
 
-def _slab_size(shape: SlabShape) -> tuple[float, float, float, int, int, float, float, float]:
+def _slab_size(shape: SlabShape, mode: LayoutMode) -> tuple[float, float, float, int, int, float, float, float]:
     if shape.is_generic:
         return GENERIC_BOX, GENERIC_BOX, GENERIC_BOX, 1, 1, 0.0, 0.0, 0.0
     rows, cols = tile_grid(shape.channels, shape.height, shape.width)
     tw, th = tile_extent(shape.height, shape.width)
+    if mode == "volume":
+        # One map's extent across, the channels in depth.
+        depth = max(1.0, VOLUME_DEPTH_PER_SQRT_CHANNEL * math.sqrt(shape.channels))
+        return tw, th, depth, rows, cols, tw, th, 0.0
     gap = TILE_GAP_FRACTION * min(tw, th)
     width = cols * tw + (cols + 1) * gap
     height = rows * th + (rows + 1) * gap
@@ -217,17 +226,21 @@ def _assign_lanes(n: int, rank: list[int], edges: Sequence[tuple[int, int]]) -> 
     return lane
 
 
-def compute_layout(shapes: Sequence[SlabShape], edges: Sequence[tuple[int, int, str]]) -> Layout:
+def compute_layout(
+    shapes: Sequence[SlabShape], edges: Sequence[tuple[int, int, str]], mode: LayoutMode = "tile"
+) -> Layout:
     """Place one slab per node and route every edge.
 
-    ``shapes[i]`` describes node ``i``; ``edges`` are (src, dst, kind). The
-    result is deterministic and no two slabs overlap.
+    ``shapes[i]`` describes node ``i``; ``edges`` are (src, dst, kind). In
+    ``tile`` mode a slab's face holds its maps side by side; in ``volume``
+    mode a slab is one map wide and its channels deep. The result is
+    deterministic and no two slabs overlap.
     """
     n = len(shapes)
     pairs = [(s, d) for s, d, _ in edges]
     rank = ranks_of(n, pairs)
     lane = _assign_lanes(n, rank, pairs)
-    dims = [_slab_size(s) for s in shapes]
+    dims = [_slab_size(s, mode) for s in shapes]
 
     by_rank: dict[int, list[int]] = {}
     for i in range(n):
@@ -275,7 +288,7 @@ def compute_layout(shapes: Sequence[SlabShape], edges: Sequence[tuple[int, int, 
                 lane=lane[i],
             )
         )
-    layout = Layout(slabs=slabs)
+    layout = Layout(slabs=slabs, mode=mode)
     layout.routes = [_route(slabs[s], slabs[d], kind, slabs) for s, d, kind in edges]
     return layout
 

@@ -37,36 +37,40 @@ TEXTURE_FORMATS = ("r32f", "r16f")
 
 @dataclass
 class LayerTextures:
-    """GL resources of one layer."""
+    """GL resources of one layer (they outlive layout changes)."""
 
-    slab: SlabLayout
+    node_id: int
     plan: TexturePlan
     activation: Any  # gloo.Texture3D
     ranges: Any  # gloo.Texture2D, per-channel (lo, hi)
     stats: ChannelStats
 
 
-def _cube(lo: np.ndarray, hi: np.ndarray, color: np.ndarray, skip_front: bool) -> tuple[np.ndarray, ...]:
-    """Triangles of an axis-aligned box: positions, normals, colours."""
-    x0, y0, z0 = lo
-    x1, y1, z1 = hi
-    faces = [
-        ((0, 0, 1), [(x0, y0, z1), (x1, y0, z1), (x1, y1, z1), (x0, y1, z1)]),
-        ((0, 0, -1), [(x1, y0, z0), (x0, y0, z0), (x0, y1, z0), (x1, y1, z0)]),
-        ((1, 0, 0), [(x1, y0, z1), (x1, y0, z0), (x1, y1, z0), (x1, y1, z1)]),
-        ((-1, 0, 0), [(x0, y0, z0), (x0, y0, z1), (x0, y1, z1), (x0, y1, z0)]),
-        ((0, 1, 0), [(x0, y1, z1), (x1, y1, z1), (x1, y1, z0), (x0, y1, z0)]),
-        ((0, -1, 0), [(x0, y0, z0), (x1, y0, z0), (x1, y0, z1), (x0, y0, z1)]),
-    ]
-    if skip_front:
-        faces = faces[1:]
-    pos, nrm = [], []
-    for normal, quad in faces:
+_FACES = (
+    ((0, 0, 1), ((0, 0, 1), (1, 0, 1), (1, 1, 1), (0, 1, 1))),
+    ((0, 0, -1), ((1, 0, 0), (0, 0, 0), (0, 1, 0), (1, 1, 0))),
+    ((1, 0, 0), ((1, 0, 1), (1, 0, 0), (1, 1, 0), (1, 1, 1))),
+    ((-1, 0, 0), ((0, 0, 0), (0, 0, 1), (0, 1, 1), (0, 1, 0))),
+    ((0, 1, 0), ((0, 1, 1), (1, 1, 1), (1, 1, 0), (0, 1, 0))),
+    ((0, -1, 0), ((0, 0, 0), (1, 0, 0), (1, 0, 1), (0, 0, 1))),
+)  # unit-cube faces, counter-clockwise seen from outside (front face first)
+
+
+def unit_cube(skip_front: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Triangles of the unit cube [0, 1]^3: corners and normals."""
+    corners, normals = [], []
+    for normal, quad in _FACES[1:] if skip_front else _FACES:
         for k in (0, 1, 2, 0, 2, 3):
-            pos.append(quad[k])
-            nrm.append(normal)
-    n = len(pos)
-    return np.array(pos, np.float32), np.array(nrm, np.float32), np.tile(color.astype(np.float32), (n, 1))
+            corners.append(quad[k])
+            normals.append(normal)
+    return np.array(corners, np.float32), np.array(normals, np.float32)
+
+
+def _box_outline(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """The 12 edges of a box as 24 line endpoints."""
+    c = np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])])
+    pairs = [(0, 1), (2, 3), (4, 5), (6, 7), (0, 2), (1, 3), (4, 6), (5, 7), (0, 4), (1, 5), (2, 6), (3, 7)]
+    return np.array([c[i] for p in pairs for i in p], np.float32)
 
 
 def _gl_matrix(m: np.ndarray) -> np.ndarray:
@@ -163,23 +167,27 @@ class SceneRenderer:
         if self._gl_ready:
             return
         limit = self._max_texture_size or gl_limits()["max_3d_texture_size"]
-        self._face_prog = gloo.Program(load_shader("slab_face.vert"), load_shader("slab_face.frag"))
-        self._face_prog["a_corner"] = np.array([[0, 0], [1, 0], [0, 1], [1, 1]], np.float32)
+        quad = np.array([[0, 0], [1, 0], [0, 1], [1, 1]], np.float32)
         self._lut = gloo.Texture2D(self._lut_data(), interpolation="nearest", internalformat="rgba8")
+        self._face_prog = gloo.Program(load_shader("slab_face.vert"), load_shader("slab_face.frag"))
+        self._face_prog["a_corner"] = quad
         self._face_prog["u_lut"] = self._lut
-
+        self._face_pick_prog = gloo.Program(load_shader("slab_face.vert"), load_shader("slab_pick.frag"))
+        self._face_pick_prog["a_corner"] = quad
+        self._volume_prog = gloo.Program(load_shader("slab_volume.vert"), load_shader("slab_volume.frag"))
+        self._volume_prog["a_corner"] = unit_cube()[0]
+        self._volume_prog["u_lut"] = self._lut
         self._box_prog = gloo.Program(load_shader("slab_box.vert"), load_shader("slab_box.frag"))
-        self._build_boxes()
+        self._box_pick_prog = gloo.Program(load_shader("box_pick.vert"), load_shader("box_pick.frag"))
         self._edge_prog = gloo.Program(load_shader("edge.vert"), load_shader("edge.frag"))
-        self._edge_count = self._build_edges()
+        self._highlight_prog = gloo.Program(load_shader("edge.vert"), load_shader("edge.frag"))
         self._label_prog = gloo.Program(load_shader("label.vert"), load_shader("label.frag"))
-        self._build_labels()
+        self._highlight_count = 0
 
-        for slab in self.layout.slabs:
-            node = self.trace.nodes[slab.node_id]
-            if slab.is_generic or node.display is None:
+        for node in self.trace.nodes:
+            if node.display is None:
                 continue
-            c, h, w = (int(s) for s in node.display.shape)
+            c, h, w = (int(v) for v in node.display.shape)
             plan = plan_texture(c, h, w, limit)
             if plan.downsample > 1:
                 from viz3d.capture.common import warn_once
@@ -199,9 +207,21 @@ class SceneRenderer:
                 shape=(rows, min(c, RANGES_PER_ROW), 2), format="rg", interpolation="nearest", internalformat="rg32f"
             )
             empty = ChannelStats(np.zeros(c), np.zeros(c), np.zeros(c), 0)
-            self.layers.append(LayerTextures(slab, plan, tex, ranges, empty))
+            self.layers.append(LayerTextures(node.id, plan, tex, ranges, empty))
+        self._layer_by_node = {layer.node_id: layer for layer in self.layers}
         self._gl_ready = True
+        self._build_geometry()
         self.update_activations(self.trace)
+
+    def layer_for(self, node_id: int) -> LayerTextures | None:
+        """GL resources of a node's layer (None for generic boxes)."""
+        return self._layer_by_node.get(node_id) if self._gl_ready else None
+
+    def set_layout(self, layout: Layout) -> None:
+        """Show the same layers in another arrangement (tile/volume mode); textures are kept."""
+        self.layout = layout
+        if self._gl_ready:
+            self._build_geometry()
 
     def update_activations(self, trace: Trace) -> None:
         """Upload new activations of the same network (same shapes) and recompute statistics."""
@@ -209,7 +229,7 @@ class SceneRenderer:
             self.trace = trace
             return
         for layer in self.layers:
-            node = trace.nodes[layer.slab.node_id]
+            node = trace.nodes[layer.node_id]
             if node.display is None or int(node.display.shape[0]) != layer.plan.channels:
                 raise Viz3dError(f"layer {node.name} changed shape; capture the same network to update a view")
             layer.stats = channel_stats(node.display)
@@ -229,38 +249,68 @@ class SceneRenderer:
             data[:c, 0], data[:c, 1] = lo, hi
             layer.ranges.set_data(data.reshape(rows, min(c, RANGES_PER_ROW), 2))
 
+    def _build_geometry(self) -> None:
+        self._build_boxes()
+        self._edge_count = self._build_edges()
+        self._build_labels()
+
     def _build_boxes(self) -> None:
-        parts = []
+        """Shaded boxes (slab sides; whole boxes for generic ops) and their picking twins."""
+        volume = self.layout.mode == "volume"
+        pos, nrm, col, pick_pos, pick_lay, outline = [], [], [], [], [], []
         for slab in self.layout.slabs:
             color = GENERIC_COLOR if slab.is_generic else SLAB_COLOR
-            parts.append(_cube(slab.lo, slab.hi, color, skip_front=not slab.is_generic))
-        if parts:
-            pos = np.concatenate([p[0] for p in parts])
-            nrm = np.concatenate([p[1] for p in parts])
-            col = np.concatenate([p[2] for p in parts])
-        else:
-            pos = nrm = col = np.zeros((0, 3), np.float32)
-        self._box_prog["a_position"] = pos
-        self._box_prog["a_normal"] = nrm
-        self._box_prog["a_color"] = col
-        self._box_count = len(pos)
+            if volume and not slab.is_generic:
+                outline.append(_box_outline(slab.lo, slab.hi))
+            else:
+                corners, normals = unit_cube(skip_front=not slab.is_generic)
+                pos.append(slab.lo + corners * slab.size)
+                nrm.append(normals)
+                col.append(np.tile(color, (len(corners), 1)))
+            pc = unit_cube(skip_front=not (slab.is_generic or volume))[0]
+            pick_pos.append(slab.lo + pc * slab.size)
+            pick_lay.append(np.full(len(pc), slab.node_id))
+
+        def cat(parts: list[np.ndarray], width: int) -> np.ndarray:
+            return np.concatenate(parts).astype(np.float32) if parts else np.zeros((0, width), np.float32)
+
+        self._box_count = sum(len(p) for p in pos)
+        if self._box_count:
+            self._box_prog["a_position"] = cat(pos, 3)
+            self._box_prog["a_normal"] = cat(nrm, 3)
+            self._box_prog["a_color"] = cat(col, 3)
+        self._box_pick_prog["a_position"] = cat(pick_pos, 3)
+        self._box_pick_prog["a_layer"] = cat(pick_lay, 1).reshape(-1)
+        self._outline = cat(outline, 3)
 
     def _build_edges(self) -> int:
         segs, cols = [], []
         for route in self.layout.routes:
             p = route.points.astype(np.float32)
-            a, b = p[:-1], p[1:]
-            seg = np.empty((2 * len(a), 3), np.float32)
-            seg[0::2], seg[1::2] = a, b
+            seg = np.empty((2 * (len(p) - 1), 3), np.float32)
+            seg[0::2], seg[1::2] = p[:-1], p[1:]
             segs.append(seg)
-            cols.append(
-                np.tile(np.array(EDGE_COLORS.get(route.kind, EDGE_COLORS["sequential"]), np.float32), (len(seg), 1))
-            )
+            color = np.array(EDGE_COLORS.get(route.kind, EDGE_COLORS["sequential"]), np.float32)
+            cols.append(np.tile(color, (len(seg), 1)))
+        if len(self._outline):
+            segs.append(self._outline)
+            cols.append(np.tile(np.array([0.55, 0.6, 0.7, 0.6], np.float32), (len(self._outline), 1)))
         if not segs:
             return 0
         self._edge_prog["a_position"] = np.concatenate(segs)
         self._edge_prog["a_color"] = np.concatenate(cols)
         return int(sum(len(s) for s in segs))
+
+    def set_highlight(self, segments: np.ndarray | None, color: tuple[float, ...] = (1.0, 1.0, 1.0, 1.0)) -> None:
+        """Bright line segments (pairs of points) drawn over the scene, e.g. around the selected tile."""
+        if segments is None or len(segments) == 0:
+            self._highlight_count = 0
+            return
+        self.initialize()
+        seg = np.asarray(segments, np.float32).reshape(-1, 3)
+        self._highlight_prog["a_position"] = seg
+        self._highlight_prog["a_color"] = np.tile(np.array(color, np.float32), (len(seg), 1))
+        self._highlight_count = len(seg)
 
     def label_texts(self) -> list[str]:
         """The text shown beside each slab: name and shown shape."""
@@ -278,16 +328,11 @@ class SceneRenderer:
         self._label_atlas = gloo.Texture2D(atlas.image, interpolation="linear")
         self._label_prog["u_atlas"] = self._label_atlas
         ah, aw = atlas.image.shape[:2]
-        self._label_anchor = np.array(
-            [[s.center[0], s.hi[1], s.front_z] for s in self.layout.slabs], np.float64
-        ).reshape(-1, 3)
+        self._label_anchor = np.array([[s.center[0], s.hi[1], s.front_z] for s in self.layout.slabs]).reshape(-1, 3)
         self._label_extent = np.array([[r[2], r[3]] for r in atlas.rects], np.float64).reshape(-1, 2)
         self._label_rects = atlas.rects
         self._label_uv_scale = (aw, ah)
         self._label_priority = np.array([s.size[0] * s.size[1] for s in self.layout.slabs])
-        self._label_prog["a_anchor"] = np.zeros((1, 3), np.float32)
-        self._label_prog["a_offset"] = np.zeros((1, 2), np.float32)
-        self._label_prog["a_uv"] = np.zeros((1, 2), np.float32)
 
     def visible_labels(self, view_projection: np.ndarray, size: tuple[int, int], scale: float = 1.0) -> np.ndarray:
         """Mask of labels drawn for this view (overlapping ones are thinned out)."""
@@ -299,21 +344,13 @@ class SceneRenderer:
         anchors, offsets, uvs = [], [], []
         for i in np.flatnonzero(keep):
             x, y, w, h = self._label_rects[i]
-            sw, sh = w * scale, h * scale
-            lift = 4.0 * scale
-            quad = [
-                (-sw / 2, lift),
-                (sw / 2, lift),
-                (sw / 2, lift + sh),
-                (-sw / 2, lift),
-                (sw / 2, lift + sh),
-                (-sw / 2, lift + sh),
-            ]
-            uv = [(x, y + h), (x + w, y + h), (x + w, y), (x, y + h), (x + w, y), (x, y)]
-            for (ox, oy), (u, v) in zip(quad, uv, strict=True):
+            sw, sh, lift = w * scale, h * scale, 4.0 * scale
+            quad = [(-sw / 2, lift), (sw / 2, lift), (sw / 2, lift + sh), (-sw / 2, lift + sh)]
+            uv = [(x, y + h), (x + w, y + h), (x + w, y), (x, y)]
+            for k in (0, 1, 2, 0, 2, 3):
                 anchors.append(self._label_anchor[i])
-                offsets.append((ox, oy))
-                uvs.append((u / aw, v / ah))
+                offsets.append(quad[k])
+                uvs.append((uv[k][0] / aw, uv[k][1] / ah))
         return (
             np.array(anchors, np.float32).reshape(-1, 3),
             np.array(offsets, np.float32).reshape(-1, 2),
@@ -321,14 +358,44 @@ class SceneRenderer:
         )
 
     # --- drawing ------------------------------------------------------------
-    def draw(self, view_projection: np.ndarray, size: tuple[int, int], pixel_scale: float = 1.0) -> None:
-        """Draw the whole scene into the bound framebuffer of ``size`` pixels."""
+    @staticmethod
+    def _bind_slab(prog: Any, slab: SlabLayout) -> None:
+        prog["u_lo"] = tuple(float(v) for v in slab.lo)
+        prog["u_size"] = tuple(float(v) for v in slab.size)
+        prog["u_channels"] = slab.channels
+
+    @staticmethod
+    def _bind_tiles(prog: Any, slab: SlabLayout) -> None:
+        prog["u_cols"] = slab.cols
+        prog["u_tile"] = (slab.tile_w, slab.tile_h)
+        prog["u_gap"] = slab.gap
+
+    @staticmethod
+    def _bind_data(prog: Any, layer: LayerTextures) -> None:
+        prog["u_activation"] = layer.activation
+        prog["u_ranges"] = layer.ranges
+        prog["u_pack"] = layer.plan.pack
+        prog["u_depth"] = layer.plan.depth
+
+    def draw(
+        self,
+        view_projection: np.ndarray,
+        size: tuple[int, int],
+        pixel_scale: float = 1.0,
+        eye: np.ndarray | None = None,
+    ) -> None:
+        """Draw the whole scene into the bound framebuffer of ``size`` pixels.
+
+        ``eye`` (the camera position) is used in volume mode for the rays;
+        it is recovered from the matrix when omitted.
+        """
         from vispy import gloo
 
         self.initialize()
         mvp = _gl_matrix(view_projection)
         gloo.set_viewport(0, 0, size[0], size[1])
         gloo.set_state(depth_test=True, blend=False, cull_face=False)
+        gloo.set_depth_mask(True)
         gloo.set_clear_color(BACKGROUND)
         gloo.clear(color=True, depth=True)
 
@@ -336,28 +403,34 @@ class SceneRenderer:
             self._box_prog["u_mvp"] = mvp
             self._box_prog.draw("triangles")
 
-        fp = self._face_prog
-        fp["u_mvp"] = mvp
-        fp["u_base_color"] = tuple(SLAB_COLOR * 1.4)
-        for layer in self.layers:
-            s = layer.slab
-            fp["u_lo"] = tuple(float(v) for v in s.lo)
-            fp["u_size"] = tuple(float(v) for v in s.size)
-            fp["u_activation"] = layer.activation
-            fp["u_ranges"] = layer.ranges
-            fp["u_channels"] = s.channels
-            fp["u_cols"] = s.cols
-            fp["u_pack"] = layer.plan.pack
-            fp["u_depth"] = layer.plan.depth
-            fp["u_tile"] = (s.tile_w, s.tile_h)
-            fp["u_gap"] = s.gap
-            fp.draw("triangle_strip")
+        volume = self.layout.mode == "volume"
+        if not volume:
+            fp = self._face_prog
+            fp["u_mvp"] = mvp
+            fp["u_base_color"] = tuple(SLAB_COLOR * 1.4)
+            for slab in self.layout.slabs:
+                layer = self.layer_for(slab.node_id)
+                if layer is None:
+                    continue
+                self._bind_slab(fp, slab)
+                self._bind_tiles(fp, slab)
+                self._bind_data(fp, layer)
+                fp.draw("triangle_strip")
 
         if self.show_edges and self._edge_count:
             gloo.set_state(blend=True, blend_func=("src_alpha", "one_minus_src_alpha"), depth_test=True)
             gloo.set_line_width(max(1.0, pixel_scale * 1.5))
             self._edge_prog["u_mvp"] = mvp
             self._edge_prog.draw("lines")
+
+        if volume:
+            self._draw_volumes(mvp, view_projection, eye)
+
+        if self._highlight_count:
+            gloo.set_state(blend=False, depth_test=False)
+            gloo.set_line_width(max(2.0, pixel_scale * 2.5))
+            self._highlight_prog["u_mvp"] = mvp
+            self._highlight_prog.draw("lines")
 
         if self.show_labels and self.layout.slabs:
             keep = self.visible_labels(view_projection, size, pixel_scale)
@@ -369,7 +442,61 @@ class SceneRenderer:
                 lp["u_mvp"] = mvp
                 lp["u_viewport"] = (float(size[0]), float(size[1]))
                 lp.draw("triangles")
-        gloo.set_state(blend=False, depth_test=True)
+        gloo.set_state(blend=False, depth_test=True, cull_face=False)
+        gloo.set_depth_mask(True)
+
+    def _draw_volumes(self, mvp: np.ndarray, view_projection: np.ndarray, eye: np.ndarray | None) -> None:
+        from vispy import gloo
+
+        if eye is None:
+            # The eye is where every view ray starts: unproject two depths at the centre.
+            inv = np.linalg.inv(view_projection)
+            a, b = inv @ np.array([0.0, 0.0, -1.0, 1.0]), inv @ np.array([0.0, 0.0, 0.0, 1.0])
+            a, b = a[:3] / a[3], b[:3] / b[3]
+            eye = a - (b - a) * 1e3
+        prog = self._volume_prog
+        prog["u_mvp"] = mvp
+        prog["u_eye"] = tuple(float(v) for v in eye)
+        gloo.set_state(blend=True, blend_func=("one", "one_minus_src_alpha"), depth_test=True, cull_face=True)
+        gloo.set_cull_face("back")
+        gloo.set_depth_mask(False)
+        slabs = [s for s in self.layout.slabs if self.layer_for(s.node_id) is not None]
+        # Back to front, so the translucent blocks composite correctly.
+        slabs.sort(key=lambda s: -float(np.linalg.norm(s.center - eye)))
+        for slab in slabs:
+            layer = self.layer_for(slab.node_id)
+            assert layer is not None
+            self._bind_slab(prog, slab)
+            self._bind_data(prog, layer)
+            prog["u_density"] = 4.0 / max(float(min(slab.size)), 1e-3)
+            prog.draw("triangles")
+        gloo.set_depth_mask(True)
+
+    def draw_pick(self, view_projection: np.ndarray, size: tuple[int, int]) -> None:
+        """Draw (layer + 1, channel, y, x) ids into the bound float framebuffer."""
+        from vispy import gloo
+
+        self.initialize()
+        mvp = _gl_matrix(view_projection)
+        gloo.set_viewport(0, 0, size[0], size[1])
+        gloo.set_state(depth_test=True, blend=False, cull_face=False)
+        gloo.set_clear_color((0.0, 0.0, 0.0, 0.0))
+        gloo.clear(color=True, depth=True)
+        self._box_pick_prog["u_mvp"] = mvp
+        self._box_pick_prog.draw("triangles")
+        if self.layout.mode == "volume":
+            return
+        fp = self._face_pick_prog
+        fp["u_mvp"] = mvp
+        for slab in self.layout.slabs:
+            node = self.trace.nodes[slab.node_id]
+            if slab.is_generic or node.display is None:
+                continue
+            self._bind_slab(fp, slab)
+            self._bind_tiles(fp, slab)
+            fp["u_layer"] = float(slab.node_id)
+            fp["u_map_size"] = (float(node.display.shape[1]), float(node.display.shape[2]))
+            fp.draw("triangle_strip")
 
     def texture_bytes(self) -> int:
         """Bytes of activation texture memory (what the GL driver holds for them)."""

@@ -13,6 +13,7 @@ from typing import Literal
 import numpy as np
 
 CameraPreset = Literal["overview", "front", "side"]
+CameraMode = Literal["orbit", "fly"]
 PRESETS: dict[str, tuple[float, float]] = {
     # name: (azimuth, elevation) in degrees. Azimuth 0 looks down -z from +z.
     "overview": (-52.0, 22.0),
@@ -73,6 +74,8 @@ class OrbitCamera:
     fov: float = 40.0
     ortho_height: float = 100.0
     scene_radius: float = 100.0
+    scene_center: np.ndarray = field(default_factory=lambda: np.zeros(3))
+    mode: CameraMode = "orbit"
 
     @property
     def forward(self) -> np.ndarray:
@@ -87,13 +90,28 @@ class OrbitCamera:
     def view_matrix(self) -> np.ndarray:
         return look_at(self.eye, np.asarray(self.target, float), np.array([0.0, 1.0, 0.0]))
 
-    def projection_matrix(self, aspect: float) -> np.ndarray:
-        # Near/far bracket the scene around the target, with room to orbit.
-        far = self.distance + 2.5 * self.scene_radius + 10.0
-        if self.fov <= 0:
-            return orthographic(self.ortho_height, aspect, 0.1, far)
+    @property
+    def right(self) -> np.ndarray:
+        """Unit vector to the right of the view."""
+        return self.view_matrix()[0, :3]
+
+    @property
+    def up(self) -> np.ndarray:
+        """Unit vector up in the view."""
+        return self.view_matrix()[1, :3]
+
+    def clip_range(self) -> tuple[float, float]:
+        """Near and far planes bracketing the scene's bounding sphere as seen from the eye."""
+        to_center = float(np.linalg.norm(self.eye - np.asarray(self.scene_center, float)))
+        far = to_center + 1.1 * self.scene_radius + 1.0
         # As far out as the scene allows: depth precision depends on near most.
-        near = max(self.distance - 1.05 * self.scene_radius, self.distance * 0.01, far * 1e-5)
+        near = max(to_center - 1.1 * self.scene_radius, far * 2e-4, 1e-3)
+        return near, far
+
+    def projection_matrix(self, aspect: float) -> np.ndarray:
+        near, far = self.clip_range()
+        if self.fov <= 0:
+            return orthographic(self.ortho_height, aspect, 0.0, far + self.distance)
         return perspective(self.fov, aspect, near, far)
 
     def view_projection(self, aspect: float) -> np.ndarray:
@@ -117,8 +135,59 @@ class OrbitCamera:
         span = self.ortho_height if self.fov <= 0 else 2 * self.distance * math.tan(math.radians(self.fov) / 2)
         self.target = np.asarray(self.target, float) + (-dx * right + dy * up) * span
 
+    def half_extent(self, aspect: float) -> tuple[float, float]:
+        """Half width and height of the view at the target's depth, in world units."""
+        half_h = self.ortho_height / 2 if self.fov <= 0 else self.distance * math.tan(math.radians(self.fov) / 2)
+        return half_h * aspect, half_h
+
+    def zoom_toward(self, ndc_x: float, ndc_y: float, factor: float, aspect: float) -> None:
+        """Zoom by ``factor`` keeping the point under the cursor (at the target's depth) fixed on screen."""
+        hw, hh = self.half_extent(aspect)
+        anchor = np.asarray(self.target, float) + self.right * ndc_x * hw + self.up * ndc_y * hh
+        factor = float(np.clip(factor, 1e-3 / max(self.distance, 1e-9), 1e7 / max(self.distance, 1e-9)))
+        self.target = anchor + (np.asarray(self.target, float) - anchor) * factor
+        self.zoom(factor)
+
+    def look(self, d_azimuth: float, d_elevation: float) -> None:
+        """Turn the view about the eye (fly mode's mouse look), in degrees."""
+        eye = self.eye
+        self.orbit(d_azimuth, d_elevation)
+        self.target = eye + self.forward * self.distance
+
+    def move(self, right: float, up: float, forward: float) -> None:
+        """Translate eye and target together along the view's right, world up and view forward."""
+        delta = self.right * right + np.array([0.0, 1.0, 0.0]) * up + self.forward * forward
+        self.target = np.asarray(self.target, float) + delta
+
     def copy(self) -> OrbitCamera:
-        return replace(self, target=np.array(self.target, float))
+        return replace(self, target=np.array(self.target, float), scene_center=np.array(self.scene_center, float))
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready camera state."""
+        return {
+            "mode": self.mode,
+            "target": [float(v) for v in self.target],
+            "distance": self.distance,
+            "azimuth": self.azimuth,
+            "elevation": self.elevation,
+            "fov": self.fov,
+            "ortho_height": self.ortho_height,
+        }
+
+    def apply_dict(self, state: dict[str, object]) -> None:
+        """Restore a state written by :meth:`to_dict` (scene extent is kept)."""
+        try:
+            target = np.array(state["target"], float).reshape(3)
+            mode = str(state.get("mode", "orbit"))
+            if mode not in ("orbit", "fly"):
+                raise ValueError(f"mode {mode!r}")
+            values = {k: float(state[k]) for k in ("distance", "azimuth", "elevation")}  # type: ignore[arg-type]
+            fov = float(state.get("fov", self.fov))  # type: ignore[arg-type]
+            ortho = float(state.get("ortho_height", self.ortho_height))  # type: ignore[arg-type]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"not a viz3d camera state: {exc}") from exc
+        self.target, self.mode, self.fov, self.ortho_height = target, mode, fov, ortho  # type: ignore[assignment]
+        self.distance, self.azimuth, self.elevation = values["distance"], values["azimuth"], values["elevation"]
 
 
 def box_corners(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
@@ -129,19 +198,35 @@ def box_corners(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
 def frame_points(
     points: np.ndarray, preset: CameraPreset | str = "overview", aspect: float = 16 / 9, fov: float = 40.0
 ) -> OrbitCamera:
-    """A camera of the named preset that frames every point, centred in the view.
+    """A camera of the named preset that frames every point, centred in the view."""
+    if preset not in PRESETS:
+        raise ValueError(f"unknown camera preset {preset!r}; choose one of {', '.join(PRESETS)}")
+    az, el = PRESETS[preset]
+    return frame_points_at(points, az, el, aspect, fov)
+
+
+def frame_points_at(
+    points: np.ndarray,
+    azimuth: float,
+    elevation: float,
+    aspect: float = 16 / 9,
+    fov: float = 40.0,
+    scene: tuple[np.ndarray, float] | None = None,
+) -> OrbitCamera:
+    """A camera looking from the given angles that frames every point, centred in the view.
 
     The distance is the smallest at which every point projects inside
     ``FIT_MARGIN`` of the viewport; the target is then shifted so the
     projection is centred, and the fit repeated (it converges in a few steps).
+    ``scene`` (centre, radius) sets the clip planes when the points are only
+    part of the scene.
     """
-    if preset not in PRESETS:
-        raise ValueError(f"unknown camera preset {preset!r}; choose one of {', '.join(PRESETS)}")
-    az, el = PRESETS[preset]
     pts = np.asarray(points, float).reshape(-1, 3)
     lo, hi = pts.min(axis=0), pts.max(axis=0)
-    cam = OrbitCamera(target=(lo + hi) / 2, azimuth=az, elevation=el, fov=fov, distance=1.0)
-    cam.scene_radius = float(np.linalg.norm(hi - lo) / 2) + 1e-6
+    cam = OrbitCamera(target=(lo + hi) / 2, azimuth=azimuth, elevation=elevation, fov=fov, distance=1.0)
+    cam.scene_center, cam.scene_radius = (lo + hi) / 2, float(np.linalg.norm(hi - lo) / 2) + 1e-6
+    if scene is not None:
+        cam.scene_center, cam.scene_radius = np.asarray(scene[0], float), float(scene[1])
     rot = cam.view_matrix()[:3, :3]  # depends on angles only
     if fov <= 0:
         rel = (pts - cam.target) @ rot.T
