@@ -110,7 +110,7 @@ def bench_scene(name: str, trace: Trace, quick: bool, repeats: int) -> dict[str,
 
     def upload_all() -> None:
         for layer, data in zip(renderer.layers, packed, strict=True):
-            renderer.uploader.upload(layer.activation, data)
+            renderer.uploader.upload(layer.activation, data, renderer.canvas)
         gl_finish()
 
     arrays = [p.numpy() for p in packed]

@@ -26,10 +26,9 @@ def median_time(fn: Callable[[], object], repeats: int, warmup: int = 1) -> floa
 def gl_finish() -> None:
     """Run every queued gloo command and wait for the GL to finish it."""
     from OpenGL import GL
+    from vispy import gloo
 
-    from viz3d.render.offscreen import offscreen_canvas
-
-    offscreen_canvas().context.flush_commands()
+    gloo.get_current_canvas().context.flush_commands()
     GL.glFinish()
 
 

@@ -5,8 +5,10 @@ in vec3 a_normal;
 in vec3 a_color;
 uniform mat4 u_mvp;
 out vec3 v_color;
+out float v_z;
 
 void main() {
     v_color = a_color * lambert(a_normal);
+    v_z = a_position.z;
     gl_Position = u_mvp * vec4(a_position, 1.0);
 }

@@ -112,7 +112,11 @@ def show(
     from viz3d.app.window import ViewerWindow
 
     trace = _trace_of(model, x, group_depth, 0)
-    window = ViewerWindow(trace, size=size, colormap=colormap, normalization=normalization, title=title)
+    source = None if isinstance(model, Trace) else model
+    inputs = [x] if (source is not None and x is not None) else []
+    window = ViewerWindow(
+        trace, model=source, inputs=inputs, size=size, colormap=colormap, normalization=normalization, title=title
+    )
     if run:
         window.run()
     return window

@@ -57,6 +57,7 @@ def _build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", default=DEFAULT_DEMO_OUT, help="PNG written when there is no display")
     demo.add_argument("--size", type=parse_size, default=(1440, 900))
     demo.add_argument("--offscreen", action="store_true", help="write the PNG even when a display exists")
+    demo.add_argument("--view", dest="camera_file", default=None, help="camera JSON saved with K in the viewer")
     _add_view_options(demo)
 
     render = sub.add_parser("render", help="render a network offscreen to a PNG")
@@ -135,13 +136,23 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from viz3d.app.window import ViewerWindow
+    from viz3d.loading import load_input
 
     model, x = _load("default", None, args.input)
+    # The I key cycles through these: the chosen input first, then one sample of each class.
+    inputs = [x] + [load_input(f"sample:{k}", model) for k in range(1, 6)]
     trace = capture_with_progress(model, x, args.group_depth, Console(stderr=True))
     window = ViewerWindow(
-        trace, size=args.size, colormap=args.colormap, normalization=args.normalization, title="viz3d demo"
+        trace,
+        model=model,
+        inputs=inputs,
+        size=args.size,
+        colormap=args.colormap,
+        normalization=args.normalization,
+        title="viz3d demo",
+        camera_file=args.camera_file,
     )
-    _say("drag: rotate, scroll: zoom, right-drag: pan, Home: reset, Q: quit")
+    _say("drag: rotate, scroll: zoom, Tab: fly mode, PageDown: next layer, H: all keys")
     window.run()
     return 0
 

@@ -1,117 +1,604 @@
-"""The interactive window: the network under an orbit camera.
+"""The fly-through viewer: navigate, pick, inspect and present a captured network.
 
-Drag to rotate around the network, scroll to zoom, right-drag (or
-Shift-drag) to pan, Home to reset, Q or Esc to close. The window redraws only
-when something changed: no timer runs while it is idle.
+Two camera modes share one state (an orbit camera): in *orbit* mode dragging
+rotates around the pivot and scrolling zooms toward the cursor; in *fly* mode
+W/A/S/D/E/Q move eye and pivot together and dragging turns the view. Every
+key is listed in :mod:`viz3d.scene.keymap`, which also generates the help.
+
+The window redraws only when something changed; a timer runs only while a
+movement key is held or a camera flight is under way, so an idle window
+costs no CPU.
 """
 
 from __future__ import annotations
 
+import json
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from viz3d.capture.trace import Trace
-from viz3d.layout import layout_trace
+from viz3d.errors import Viz3dError
+from viz3d.layout import SlabLayout, layout_trace
+from viz3d.layout.slabs import RANK_GAP, RANK_GAP_FRACTION
 from viz3d.render.context import Backend, make_canvas
 from viz3d.render.scene_renderer import SceneRenderer
-from viz3d.scene.camera import OrbitCamera, frame_points
+from viz3d.scene import keymap
+from viz3d.scene.camera import OrbitCamera, box_corners, frame_points
+from viz3d.scene.colormaps import COLORMAPS
+from viz3d.scene.flight import CameraFlight, focus_camera
+from viz3d.scene.normalization import NORMALIZATIONS, value_range
+from viz3d.scene.picking import PickHit
 
 ORBIT_DEGREES_PER_PIXEL = 0.3
+LOOK_DEGREES_PER_PIXEL = 0.2
 ZOOM_PER_WHEEL_STEP = 0.88
+SPEED_PER_WHEEL_STEP = 1.25
+FLY_SPEED_PER_RADIUS = 0.3  # scene radii per second: a 3-layer net and ResNet-152 both feel right
+FAST_FACTOR = 4.0
+CLICK_SLOP_PX = 3.0
+MESSAGE_SECONDS = 3.0
+CAMERA_FILE = "viz3d-camera.json"
+# Held movement keys: (right, up, forward) directions in the camera's frame.
+MOVE_AXES: dict[str, tuple[int, int, int]] = {
+    "move_right": (1, 0, 0),
+    "move_left": (-1, 0, 0),
+    "move_up": (0, 1, 0),
+    "move_down": (0, -1, 0),
+    "move_forward": (0, 0, 1),
+    "move_back": (0, 0, -1),
+}
 
 
 class ViewerWindow:
-    """A window (or, with ``backend="egl"``, a hidden canvas for tests) showing one Trace."""
+    """A window (or, with ``backend="egl"``, a hidden canvas for tests) showing one network.
+
+    Parameters
+    ----------
+    trace
+        What to show.
+    model, inputs
+        Optional: the model and sample inputs, so the viewer can re-capture
+        (I cycles inputs, G folds blocks).
+    group_depth
+        The folding depth G toggles to (the trace's own depth is the other state).
+    camera_file
+        A JSON camera state (written by K) to start from.
+    """
 
     def __init__(
         self,
         trace: Trace,
         *,
+        model: torch.nn.Module | None = None,
+        inputs: Sequence[torch.Tensor] = (),
+        group_depth: int = 1,
         size: tuple[int, int] = (1440, 900),
         colormap: str = "viridis",
         normalization: str = "layer",
         title: str = "viz3d",
         backend: Backend = "glfw",
+        camera_file: str | Path | None = None,
+        output_dir: str | Path = ".",
+        clock: Callable[[], float] = time.perf_counter,
     ) -> None:
         self.trace = trace
+        self.model = model
+        self.inputs = list(inputs)
+        self.input_index = 0
+        self.fold_depth = group_depth
+        self.output_dir = Path(output_dir)
+        self.clock = clock
+        self.layout_mode: str = "tile"
         self.layout = layout_trace(trace)
         self.renderer = SceneRenderer(trace, self.layout, colormap=colormap, normalization=normalization)
         show = backend != "egl"
-        config = {"samples": 4} if show else {}
-        self.canvas = make_canvas(backend, size, show=show, title=title, config=config)
+        self.canvas = make_canvas(backend, size, show=show, title=title, config={"samples": 4} if show else {})
         self.camera = self.home_camera()
+        if camera_file is not None:
+            self.load_camera(camera_file)
+        self.flight: CameraFlight | None = None
+        self.flight_started = 0.0
+        self.held: set[str] = set()
+        self.speed_scale = 1.0
+        self.selection: tuple[int, int] | None = None
+        self.hover: PickHit | None = None
+        self.hover_text = ""
+        self.focus_index = -1
+        self.show_help = False
+        self.message = ""
+        self.message_until = 0.0
+        self._press: tuple[np.ndarray, int] | None = None
         self._drag_last: np.ndarray | None = None
-        c = self.canvas
-        c.events.draw.connect(self.on_draw)
-        c.events.resize.connect(self.on_resize)
-        c.events.mouse_press.connect(self.on_mouse_press)
-        c.events.mouse_release.connect(self.on_mouse_release)
-        c.events.mouse_move.connect(self.on_mouse_move)
-        c.events.mouse_wheel.connect(self.on_mouse_wheel)
-        c.events.key_press.connect(self.on_key_press)
+        self._dragging = False
+        self._last_tick = self.clock()
+        self._frame_times: list[float] = []
+        self._last_draw = 0.0
+        self._overlay: Any = None
+        self._pick_buffer: Any = None
+        self._hud_key: tuple[str, ...] = ()
+        self._mouse = (size[0] / 2, size[1] / 2)
 
-    # --- camera -------------------------------------------------------------
+        from vispy import app
+
+        self.timer = app.Timer("auto", connect=self._on_timer, start=False)
+        ev = self.canvas.events
+        ev.draw.connect(self.on_draw)
+        ev.resize.connect(lambda event: self.canvas.update())
+        ev.mouse_press.connect(self.on_mouse_press)
+        ev.mouse_release.connect(self.on_mouse_release)
+        ev.mouse_move.connect(self.on_mouse_move)
+        ev.mouse_wheel.connect(self.on_mouse_wheel)
+        ev.mouse_double_click.connect(self.on_mouse_double_click)
+        ev.key_press.connect(self.on_key_press)
+        ev.key_release.connect(self.on_key_release)
+
+    # --- geometry helpers -------------------------------------------------------
     @property
     def size(self) -> tuple[int, int]:
         w, h = self.canvas.size
         return max(1, int(w)), max(1, int(h))
 
+    @property
+    def aspect(self) -> float:
+        w, h = self.size
+        return w / h
+
     def home_camera(self) -> OrbitCamera:
         """The overview camera framing the whole network."""
-        w, h = self.size
-        return frame_points(self.layout.corner_points(), "overview", aspect=w / h)
+        cam = frame_points(self.layout.corner_points(), "overview", aspect=self.aspect)
+        cam.mode = getattr(getattr(self, "camera", None), "mode", "orbit")
+        return cam
 
     def view_projection(self) -> np.ndarray:
-        w, h = self.size
-        return self.camera.view_projection(w / h)
+        return self.camera.view_projection(self.aspect)
 
-    # --- events ---------------------------------------------------------------
+    def ndc(self, pos: Sequence[float]) -> tuple[float, float]:
+        """Normalized device coordinates of a window position (pixels, y down)."""
+        w, h = self.size
+        return 2 * float(pos[0]) / w - 1, 1 - 2 * float(pos[1]) / h
+
+    def say(self, message: str) -> None:
+        """Show a transient status line in the HUD."""
+        self.message = message
+        self.message_until = self.clock() + MESSAGE_SECONDS
+        self.canvas.update()
+
+    # --- frame ----------------------------------------------------------------
     def on_draw(self, event: Any = None) -> None:
         from vispy import gloo
 
+        now = self.clock()
+        if self._last_draw:
+            self._frame_times = [now - self._last_draw, *self._frame_times][:30]
+        self._last_draw = now
         fw, fh = (int(v) for v in self.canvas.physical_size)
-        gloo.set_viewport(0, 0, fw, fh)
         scale = fw / self.size[0]
-        self.renderer.draw(self.view_projection(), (fw, fh), pixel_scale=scale)
+        self.renderer.draw(self.view_projection(), (fw, fh), pixel_scale=scale, eye=self.camera.eye)
+        self._update_panels()
+        self._overlay.draw((fw, fh), scale)
+        gloo.set_viewport(0, 0, fw, fh)
 
-    def on_resize(self, event: Any) -> None:
+    def fps(self) -> float | None:
+        """Frames per second while animating (None when idle: nothing is redrawn then)."""
+        recent = [t for t in self._frame_times[:10] if 0 < t < 0.5]
+        return 1.0 / float(np.median(recent)) if len(recent) >= 3 else None
+
+    def hud_lines(self) -> list[str]:
+        fps = self.fps()
+        rate = f"{fps:.0f} fps" if fps else "idle"
+        lines = [
+            f"{rate} | {self.camera.mode} | {self.renderer.colormap} | "
+            f"{self.renderer.normalization} normalization | {self.layout_mode} mode | H: help"
+        ]
+        if self.renderer.cut_z != float("inf"):
+            lines[0] += " | layers in front hidden (Home: all)"
+        if self.hover_text:
+            lines.append(self.hover_text)
+        if self.message and self.clock() < self.message_until:
+            lines.append(self.message)
+        return lines
+
+    def _update_panels(self) -> None:
+        from viz3d.app.panels import help_panel, text_panel
+        from viz3d.render.overlay import Overlay
+
+        if self._overlay is None:
+            self._overlay = Overlay()
+        lines = tuple(self.hud_lines())
+        if lines != self._hud_key:
+            self._overlay.set("hud", text_panel(list(lines)), (10, 10))
+            self._hud_key = lines
+        if self.show_help and "help" not in self._overlay:
+            img = help_panel(keymap.help_lines())
+            w, h = self.size
+            self._overlay.set("help", img, (max(10, (w - img.shape[1]) / 2), max(50, (h - img.shape[0]) / 2)))
+        elif not self.show_help and "help" in self._overlay:
+            self._overlay.remove("help")
+
+    # --- camera motion ----------------------------------------------------------
+    def fly_speed(self) -> float:
+        """World units per second in fly mode."""
+        fast = FAST_FACTOR if "fast" in self.held else 1.0
+        return FLY_SPEED_PER_RADIUS * self.camera.scene_radius * self.speed_scale * fast
+
+    def step(self, dt: float) -> bool:
+        """Advance held-key movement and any flight by ``dt`` seconds; True while something moves."""
+        moving = False
+        if self.flight is not None:
+            elapsed = self.clock() - self.flight_started
+            mode = self.camera.mode
+            self.camera = self.flight.at(elapsed)
+            self.camera.mode = mode
+            if self.flight.finished(elapsed):
+                self.flight = None
+            moving = True
+        d = np.zeros(3)
+        for action in self.held:
+            if action in MOVE_AXES:
+                d += MOVE_AXES[action]
+        if d.any():
+            self.flight = None  # manual movement interrupts a flight
+            r, u, f = d * self.fly_speed() * dt
+            self.camera.move(r, u, f)
+            moving = True
+        if moving:
+            self.canvas.update()
+        return moving
+
+    def _on_timer(self, event: Any) -> None:
+        now = self.clock()
+        dt, self._last_tick = min(now - self._last_tick, 0.1), now
+        if not self.step(dt):
+            self.timer.stop()
+
+    def _animate(self) -> None:
+        if not self.timer.running:
+            self._last_tick = self.clock()
+            self.timer.start()
+
+    def fly_to(self, camera: OrbitCamera, cut_at: SlabLayout | None = None) -> None:
+        """Fly smoothly (eased, interruptible) to ``camera``.
+
+        With ``cut_at``, the layers in front of that slab are hidden (a
+        cutaway) so they do not block the view of it; without, all show.
+        """
+        if cut_at is None:
+            self.renderer.cut_z = float("inf")
+        else:
+            gap = cut_at.size[2] + 0.5 * (RANK_GAP + RANK_GAP_FRACTION * max(cut_at.size[:2]))
+            self.renderer.cut_z = cut_at.front_z + gap
+        self.flight = CameraFlight(self.camera.copy(), camera)
+        self.flight_started = self.clock()
+        self._animate()
+
+    def focus_on_slab(self, slab: SlabLayout) -> OrbitCamera:
+        """The camera framing one slab."""
+        return focus_camera(box_corners(slab.lo, slab.hi), self.camera, self.aspect)
+
+    def focus_on_tile(self, slab: SlabLayout, channel: int) -> OrbitCamera:
+        """The camera framing one feature map's tile."""
+        x0, y0, x1, y1 = slab.tile_rects()[channel]
+        z = slab.front_z
+        corners = np.array([[x, y, z] for x in (x0, x1) for y in (y0, y1)])
+        cam = focus_camera(corners, self.camera, self.aspect, azimuth=-12.0, elevation=6.0)
+        return cam
+
+    # --- picking and selection --------------------------------------------------
+    def pick(self, pos: Sequence[float] | np.ndarray) -> PickHit | None:
+        """What is under window position ``pos`` (pixels, y down)."""
+        from viz3d.render.picking import PickBuffer
+
+        if self._pick_buffer is None:
+            self._pick_buffer = PickBuffer()
+        self.canvas.set_current()
+        fw, fh = (int(v) for v in self.canvas.physical_size)
+        scale = fw / self.size[0]
+        x, y = int(pos[0] * scale), int(pos[1] * scale)
+        return self._pick_buffer.pick(self.renderer, self.view_projection(), (fw, fh), x, y)
+
+    def describe(self, hit: PickHit | None) -> str:
+        """The HUD line for a pick: layer, type, shape, channel, (y, x), value and channel statistics."""
+        if hit is None:
+            return ""
+        node = self.trace.nodes[hit.node_id]
+        text = f"{node.name} ({node.op}) {'x'.join(map(str, node.shape)) or '-'}"
+        if hit.channel is None or node.display is None:
+            return text
+        value = float(node.display[hit.channel, hit.y, hit.x])
+        layer = self.renderer.layer_for(hit.node_id)
+        text += f" | channel {hit.channel} (y {hit.y}, x {hit.x}) = {value:.4g}"
+        if layer is not None:
+            s = layer.stats
+            c = hit.channel
+            text += f" | min {s.minimum[c]:.3g} mean {s.mean[c]:.3g} max {s.maximum[c]:.3g}"
+        return text
+
+    def select(self, hit: PickHit | None) -> None:
+        """Select the feature map of ``hit`` (None clears): highlight in 3D, inset panel in 2D."""
+        if hit is None or hit.channel is None:
+            self.selection = None
+            self.renderer.set_highlight(None)
+            if self._overlay is not None:
+                self._overlay.remove("inset")
+            self.canvas.update()
+            return
+        self.selection = (hit.node_id, hit.channel)
+        self._refresh_selection()
+
+    def _refresh_selection(self) -> None:
+        from viz3d.app.panels import inset_panel
+
+        if self.selection is None:
+            return
+        node_id, c = self.selection
+        slab = self.layout.slab(node_id)
+        node = self.trace.nodes[node_id]
+        if self.layout_mode == "tile":
+            x0, y0, x1, y1 = slab.tile_rects()[c]
+            z = slab.front_z + 0.01 * slab.size[2]
+            corners = np.array([[x0, y0, z], [x1, y0, z], [x1, y1, z], [x0, y1, z]])
+            self.renderer.set_highlight(np.array([corners[i % 4] for k in range(4) for i in (k, k + 1)]))
+        else:
+            self.renderer.set_highlight(None)
+        layer = self.renderer.layer_for(node_id)
+        assert node.display is not None and layer is not None
+        from viz3d.scene.colormaps import DIVERGING
+        from viz3d.scene.normalization import global_range
+
+        g = global_range([la.stats for la in self.renderer.layers])
+        lo, hi = value_range(self.renderer.normalization, layer.stats, g, self.renderer.colormap in DIVERGING)
+        values = node.display[c].detach().float().cpu().numpy()
+        title = f"{node.name} channel {c}  {values.shape[0]}x{values.shape[1]}"
+        img = inset_panel(values, float(lo[c]), float(hi[c]), self.renderer.colormap, title)
+        if self._overlay is None:
+            from viz3d.render.overlay import Overlay
+
+            self.canvas.set_current()
+            self._overlay = Overlay()
+        w, h = self.size
+        self._overlay.set("inset", img, (w - img.shape[1] - 10, h - img.shape[0] - 10))
         self.canvas.update()
 
+    # --- mouse ------------------------------------------------------------------
     def on_mouse_press(self, event: Any) -> None:
+        self._press = (np.asarray(event.pos, float), int(event.button or 1))
         self._drag_last = np.asarray(event.pos, float)
+        self._dragging = False
 
     def on_mouse_release(self, event: Any) -> None:
+        if self._press is not None and not self._dragging and self._press[1] == 1:
+            self.select(self.pick(event.pos))
+        self._press = None
         self._drag_last = None
+        self._dragging = False
 
     def on_mouse_move(self, event: Any) -> None:
-        if self._drag_last is None or not event.is_dragging:
-            return
         pos = np.asarray(event.pos, float)
+        self._mouse = (float(pos[0]), float(pos[1]))
+        if self._press is None or self._drag_last is None:
+            hit = self.pick(pos)
+            text = self.describe(hit)
+            if text != self.hover_text:
+                self.hover, self.hover_text = hit, text
+                self.canvas.update()
+            return
+        if not self._dragging and np.linalg.norm(pos - self._press[0]) < CLICK_SLOP_PX:
+            return
+        self._dragging = True
+        self.flight = None
         dx, dy = pos - self._drag_last
         self._drag_last = pos
-        buttons = set(event.buttons or [])
+        button = self._press[1]
         modifiers = {getattr(m, "name", str(m)) for m in (event.modifiers or ())}
-        if 2 in buttons or 3 in buttons or "Shift" in modifiers:
+        if button in (2, 3) or "Shift" in modifiers:
             h = self.size[1]
             self.camera.pan(dx / h, dy / h)
+        elif self.camera.mode == "fly":
+            self.camera.look(dx * LOOK_DEGREES_PER_PIXEL, dy * LOOK_DEGREES_PER_PIXEL)
         else:
             self.camera.orbit(dx * ORBIT_DEGREES_PER_PIXEL, dy * ORBIT_DEGREES_PER_PIXEL)
         self.canvas.update()
 
     def on_mouse_wheel(self, event: Any) -> None:
         steps = float(event.delta[1])
-        self.camera.zoom(ZOOM_PER_WHEEL_STEP**steps)
+        self.flight = None
+        if self.camera.mode == "fly":
+            self.speed_scale = float(np.clip(self.speed_scale * SPEED_PER_WHEEL_STEP**steps, 1e-3, 1e3))
+            self.say(f"fly speed x{self.speed_scale:.2g}")
+        else:
+            nx, ny = self.ndc(event.pos)
+            self.camera.zoom_toward(nx, ny, ZOOM_PER_WHEEL_STEP**steps, self.aspect)
         self.canvas.update()
 
+    def on_mouse_double_click(self, event: Any) -> None:
+        self.fly_to_hit(self.pick(event.pos))
+
+    # --- keys ---------------------------------------------------------------------
     def on_key_press(self, event: Any) -> None:
         name = getattr(event.key, "name", None) if event.key is not None else None
-        if name in ("Escape", "Q"):
+        if name is None:
+            return
+        modifiers = {getattr(m, "name", str(m)) for m in (event.modifiers or ())}
+        if name == "Q" and self.camera.mode == "orbit":
             self.canvas.close()
-        elif name == "Home":
-            self.camera = self.home_camera()
-            self.canvas.update()
+            return
+        held = keymap.held_actions()
+        if name in held:
+            self.held.add(held[name])
+            self._animate()
+            return
+        action = keymap.binding_for(name, shift="Shift" in modifiers)
+        if action is not None:
+            getattr(self, f"action_{action}")()
 
+    def on_key_release(self, event: Any) -> None:
+        name = getattr(event.key, "name", None) if event.key is not None else None
+        held = keymap.held_actions()
+        if name in held:
+            self.held.discard(held[name])
+
+    # --- actions (one per keymap entry) -------------------------------------------
+    def action_toggle_mode(self) -> None:
+        self.camera.mode = "fly" if self.camera.mode == "orbit" else "orbit"
+        self.say(f"{self.camera.mode} camera")
+
+    def fly_to_hit(self, hit: PickHit | None) -> None:
+        if hit is None:
+            return
+        slab = self.layout.slab(hit.node_id)
+        self.focus_index = [s.node_id for s in self.layout.slabs].index(hit.node_id)
+        if hit.channel is not None and self.layout_mode == "tile":
+            self.fly_to(self.focus_on_tile(slab, hit.channel), cut_at=slab)
+        else:
+            self.fly_to(self.focus_on_slab(slab), cut_at=slab)
+
+    def action_fly_to_cursor(self) -> None:
+        self.fly_to_hit(self.pick(self._mouse))
+
+    def action_home(self) -> None:
+        self.fly_to(self.home_camera())
+
+    def _step_layer(self, delta: int) -> None:
+        n = len(self.layout.slabs)
+        if n == 0:
+            return
+        self.focus_index = int(np.clip(self.focus_index + delta, 0, n - 1))
+        slab = self.layout.slabs[self.focus_index]
+        self.say(f"layer {self.focus_index + 1}/{n}: {self.trace.nodes[slab.node_id].name}")
+        self.fly_to(self.focus_on_slab(slab), cut_at=slab)
+
+    def action_next_layer(self) -> None:
+        self._step_layer(+1)
+
+    def action_previous_layer(self) -> None:
+        self._step_layer(-1)
+
+    def action_cycle_colormap(self) -> None:
+        i = COLORMAPS.index(self.renderer.colormap)
+        self.renderer.set_colormap(COLORMAPS[(i + 1) % len(COLORMAPS)])
+        self._refresh_selection()
+        self.canvas.update()
+
+    def action_cycle_normalization(self) -> None:
+        i = NORMALIZATIONS.index(self.renderer.normalization)
+        self.renderer.set_normalization(NORMALIZATIONS[(i + 1) % len(NORMALIZATIONS)])
+        self._refresh_selection()
+        self.canvas.update()
+
+    def action_toggle_volume(self) -> None:
+        self.layout_mode = "volume" if self.layout_mode == "tile" else "tile"
+        self.layout = layout_trace(self.trace, self.layout_mode)  # type: ignore[arg-type]
+        self.renderer.set_layout(self.layout)
+        self.hover, self.hover_text = None, ""
+        self._refresh_selection()
+        self.say(f"{self.layout_mode} mode")
+        self.fly_to(self.home_camera())  # slabs change size: frame the new arrangement
+
+    def action_toggle_labels(self) -> None:
+        self.renderer.show_labels = not self.renderer.show_labels
+        self.canvas.update()
+
+    def action_toggle_grouping(self) -> None:
+        if self.model is None or not self.inputs:
+            self.say("block folding needs the model: open the viewer with viz3d.show(model, x)")
+            return
+        depth = None if self.trace.group_depth else self.fold_depth
+        self._recapture(group_depth=depth, keep_view=False)
+        self.say("blocks folded" if depth else "leaf modules")
+
+    def action_next_input(self) -> None:
+        if self.model is None or len(self.inputs) < 2:
+            self.say("only one input to show")
+            return
+        self.input_index = (self.input_index + 1) % len(self.inputs)
+        self._recapture(group_depth=self.trace.group_depth, keep_view=True)
+        self.say(f"input {self.input_index + 1}/{len(self.inputs)}")
+
+    def _recapture(self, group_depth: int | None, keep_view: bool) -> None:
+        from viz3d.capture import capture
+
+        assert self.model is not None
+        trace = capture(self.model, self.inputs[self.input_index], group_depth=group_depth)
+        self.canvas.set_current()
+        if keep_view and [n.name for n in trace.nodes] == [n.name for n in self.trace.nodes]:
+            # Same network: only the activations change, so upload in place.
+            self.renderer.update_activations(trace)
+            self.trace = trace
+        else:
+            old = self.renderer
+            self.trace = trace
+            self.layout = layout_trace(trace, self.layout_mode)  # type: ignore[arg-type]
+            self.renderer = SceneRenderer(
+                trace, self.layout, colormap=old.colormap, normalization=old.normalization, labels=old.show_labels
+            )
+            old.delete()
+            self.selection = None
+            if not keep_view:
+                self.camera = self.home_camera()
+        self._refresh_selection()
+        self.hover_text = ""
+        self.canvas.update()
+
+    def screenshot(self, scale: int = 1) -> Path:
+        """Save the 3D view (without panels) as a PNG at ``scale`` × the window size."""
+        from viz3d.export.png import save_png
+        from viz3d.render.offscreen import render_frame
+
+        self.canvas.set_current()
+        w, h = self.size
+        image = render_frame(self.renderer, self.view_projection(), (w * scale, h * scale), canvas=self.canvas)
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        path = self.output_dir / f"viz3d-screenshot-{stamp}{'-2x' if scale > 1 else ''}.png"
+        n = 1
+        while path.exists():
+            n += 1
+            path = path.with_name(f"{path.stem}-{n}.png")
+        save_png(image, path)
+        self.say(f"saved {path}")
+        return path
+
+    def action_screenshot(self) -> None:
+        self.screenshot(1)
+
+    def action_screenshot_2x(self) -> None:
+        self.screenshot(2)
+
+    def save_camera(self, path: str | Path) -> Path:
+        from viz3d.export.png import atomic_write_bytes
+
+        data = json.dumps(self.camera.to_dict(), indent=2).encode()
+        out = atomic_write_bytes(path, data)
+        self.say(f"camera saved to {out}")
+        return out
+
+    def load_camera(self, path: str | Path) -> None:
+        p = Path(path)
+        try:
+            state = json.loads(p.read_text())
+            self.camera.apply_dict(state)
+        except FileNotFoundError:
+            raise Viz3dError(f"camera file not found: {p}") from None
+        except (json.JSONDecodeError, ValueError, AttributeError) as exc:
+            raise Viz3dError(f"cannot read camera file {p}: {exc} (save one with K in the viewer)") from exc
+
+    def action_save_camera(self) -> None:
+        self.save_camera(self.output_dir / CAMERA_FILE)
+
+    def action_toggle_help(self) -> None:
+        self.show_help = not self.show_help
+        self.canvas.update()
+
+    def action_clear_selection(self) -> None:
+        if self.show_help:
+            self.show_help = False
+        self.select(None)
+
+    # --- running ------------------------------------------------------------------
     def run(self) -> None:
         """Show the window and run the event loop until it is closed."""
         from vispy import app

@@ -23,22 +23,18 @@ class ActivationUploader(Protocol):
 
     name: str
 
-    def upload(self, texture: Any, packed: torch.Tensor) -> None:
-        """Copy ``packed`` (depth, height, width) float32 into ``texture`` (a gloo Texture3D)."""
+    def upload(self, texture: Any, packed: torch.Tensor, canvas: Any) -> None:
+        """Copy ``packed`` (depth, height, width) float32 into ``texture`` (a gloo Texture3D of ``canvas``)."""
         ...
 
 
-def gl_texture_handle(texture: Any) -> int:
+def gl_texture_handle(texture: Any, canvas: Any) -> int:
     """The GL name of a gloo texture, creating it now if gloo has only queued it.
 
     gloo queues commands per object until the object is tied to a context;
-    tie it to the current canvas and run the queue so raw GL calls can follow.
+    tie it to ``canvas`` (whose context must be current) and run the queue so
+    raw GL calls can follow.
     """
-    from vispy.gloo import get_current_canvas
-
-    canvas = get_current_canvas()
-    if canvas is None:
-        raise RuntimeError("no current GL canvas to upload into")
     canvas.context.glir.associate(texture.glir)
     canvas.context.flush_commands()
     return int(canvas.context.shared.parser.get_object(texture.id).handle)
@@ -54,7 +50,7 @@ class HostUploader:
 
     name = "host"
 
-    def upload(self, texture: Any, packed: torch.Tensor) -> None:
+    def upload(self, texture: Any, packed: torch.Tensor, canvas: Any) -> None:
         from OpenGL import GL
 
         data = packed.detach()
@@ -64,7 +60,7 @@ class HostUploader:
         depth, height, width = texture.shape[:3]
         if tuple(array.shape) != (depth, height, width):
             raise ValueError(f"packed activation {array.shape} does not match texture {texture.shape[:3]}")
-        handle = gl_texture_handle(texture)
+        handle = gl_texture_handle(texture, canvas)
         GL.glBindTexture(GL.GL_TEXTURE_3D, handle)
         GL.glPixelStorei(GL.GL_UNPACK_ALIGNMENT, 4)
         GL.glTexSubImage3D(GL.GL_TEXTURE_3D, 0, 0, 0, 0, width, height, depth, GL.GL_RED, GL.GL_FLOAT, array)

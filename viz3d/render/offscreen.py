@@ -36,10 +36,19 @@ class Framebuffer:
         self._fbo: Any = None
         self._size: tuple[int, int] = (0, 0)
 
+    def delete(self) -> None:
+        """Free the framebuffer and its attachments."""
+        if self._fbo is not None:
+            for buf in (self._fbo.color_buffer, self._fbo.depth_buffer):
+                buf.delete()
+            self._fbo.delete()
+            self._fbo, self._size = None, (0, 0)
+
     def bind_size(self, size: tuple[int, int]) -> Any:
         from vispy import gloo
 
         if size != self._size:
+            self.delete()
             w, h = size
             self._fbo = gloo.FrameBuffer(
                 color=gloo.RenderBuffer((h, w, 4), format="color"),
@@ -66,8 +75,13 @@ def render_frame(
     size: tuple[int, int],
     ssaa: int = 1,
     fbo: Framebuffer | None = None,
+    canvas: Any = None,
 ) -> np.ndarray:
-    """Draw ``renderer`` offscreen and return an (H, W, 4) uint8 RGBA image, top row first."""
+    """Draw ``renderer`` offscreen and return an (H, W, 4) uint8 RGBA image, top row first.
+
+    ``canvas`` is the one whose context owns the renderer's GL objects (a
+    window's, for screenshots); by default the process's hidden EGL canvas.
+    """
     from vispy import gloo
 
     w, h = size
@@ -79,9 +93,15 @@ def render_frame(
         raise Viz3dError(
             f"render size {w}x{h} with supersampling {ssaa} exceeds {limit} pixels; lower --ssaa or --size"
         )
-    offscreen_canvas()
-    target = (fbo or Framebuffer()).bind_size(big)
-    with target:
+    if canvas is None:
+        offscreen_canvas()
+    else:
+        canvas.set_current()
+    owned = fbo is None
+    buffer = fbo or Framebuffer()
+    with buffer.bind_size(big):
         renderer.draw(view_projection, big, pixel_scale=float(ssaa))
         image = gloo.read_pixels((0, 0, big[0], big[1]), alpha=True)
+    if owned:
+        buffer.delete()
     return downsample(np.asarray(image), ssaa)

@@ -122,6 +122,7 @@ class SceneRenderer:
         self._max_texture_size = max_texture_size
         self.uploader, self.upload_reason = select_uploader(upload)
         self.layers: list[LayerTextures] = []
+        self.cut_z = float("inf")  # hide everything with a larger z (nearer the input)
         self._gl_ready = False
         self.set_colormap(colormap)
         self.set_normalization(normalization)
@@ -166,6 +167,9 @@ class SceneRenderer:
 
         if self._gl_ready:
             return
+        self.canvas = gloo.get_current_canvas()  # the context that owns every object below
+        if self.canvas is None:
+            raise Viz3dError("SceneRenderer needs a current GL canvas (use viz3d.render or a ViewerWindow)")
         limit = self._max_texture_size or gl_limits()["max_3d_texture_size"]
         quad = np.array([[0, 0], [1, 0], [0, 1], [1, 1]], np.float32)
         self._lut = gloo.Texture2D(self._lut_data(), interpolation="nearest", internalformat="rgba8")
@@ -233,7 +237,7 @@ class SceneRenderer:
             if node.display is None or int(node.display.shape[0]) != layer.plan.channels:
                 raise Viz3dError(f"layer {node.name} changed shape; capture the same network to update a view")
             layer.stats = channel_stats(node.display)
-            self.uploader.upload(layer.activation, pack_for_texture(node.display, layer.plan))
+            self.uploader.upload(layer.activation, pack_for_texture(node.display, layer.plan), self.canvas)
         self.trace = trace
         self._update_ranges()
 
@@ -325,6 +329,9 @@ class SceneRenderer:
         from vispy import gloo
 
         atlas = build_atlas(self.label_texts(), self.label_px)
+        old = getattr(self, "_label_atlas", None)
+        if old is not None:
+            old.delete()
         self._label_atlas = gloo.Texture2D(atlas.image, interpolation="linear")
         self._label_prog["u_atlas"] = self._label_atlas
         ah, aw = atlas.image.shape[:2]
@@ -399,6 +406,10 @@ class SceneRenderer:
         gloo.set_clear_color(BACKGROUND)
         gloo.clear(color=True, depth=True)
 
+        cut = min(self.cut_z, 3.0e38)
+        for prog in (self._box_prog, self._edge_prog, self._highlight_prog):
+            prog["u_cut_z"] = cut
+        shown = [s for s in self.layout.slabs if s.front_z <= self.cut_z]
         if self._box_count:
             self._box_prog["u_mvp"] = mvp
             self._box_prog.draw("triangles")
@@ -408,7 +419,7 @@ class SceneRenderer:
             fp = self._face_prog
             fp["u_mvp"] = mvp
             fp["u_base_color"] = tuple(SLAB_COLOR * 1.4)
-            for slab in self.layout.slabs:
+            for slab in shown:
                 layer = self.layer_for(slab.node_id)
                 if layer is None:
                     continue
@@ -424,7 +435,7 @@ class SceneRenderer:
             self._edge_prog.draw("lines")
 
         if volume:
-            self._draw_volumes(mvp, view_projection, eye)
+            self._draw_volumes(mvp, view_projection, eye, shown)
 
         if self._highlight_count:
             gloo.set_state(blend=False, depth_test=False)
@@ -434,6 +445,7 @@ class SceneRenderer:
 
         if self.show_labels and self.layout.slabs:
             keep = self.visible_labels(view_projection, size, pixel_scale)
+            keep &= self._label_anchor[:, 2] <= self.cut_z
             anchors, offsets, uvs = self._label_vertices(keep, pixel_scale)
             if len(anchors):
                 gloo.set_state(blend=True, blend_func=("one", "one_minus_src_alpha"), depth_test=False)
@@ -445,7 +457,9 @@ class SceneRenderer:
         gloo.set_state(blend=False, depth_test=True, cull_face=False)
         gloo.set_depth_mask(True)
 
-    def _draw_volumes(self, mvp: np.ndarray, view_projection: np.ndarray, eye: np.ndarray | None) -> None:
+    def _draw_volumes(
+        self, mvp: np.ndarray, view_projection: np.ndarray, eye: np.ndarray | None, shown: list[SlabLayout]
+    ) -> None:
         from vispy import gloo
 
         if eye is None:
@@ -460,7 +474,7 @@ class SceneRenderer:
         gloo.set_state(blend=True, blend_func=("one", "one_minus_src_alpha"), depth_test=True, cull_face=True)
         gloo.set_cull_face("back")
         gloo.set_depth_mask(False)
-        slabs = [s for s in self.layout.slabs if self.layer_for(s.node_id) is not None]
+        slabs = [s for s in shown if self.layer_for(s.node_id) is not None]
         # Back to front, so the translucent blocks composite correctly.
         slabs.sort(key=lambda s: -float(np.linalg.norm(s.center - eye)))
         for slab in slabs:
@@ -468,12 +482,36 @@ class SceneRenderer:
             assert layer is not None
             self._bind_slab(prog, slab)
             self._bind_data(prog, layer)
-            prog["u_density"] = 4.0 / max(float(min(slab.size)), 1e-3)
+            prog["u_density"] = 10.0 / max(float(min(slab.size)), 1e-3)
             prog.draw("triangles")
         gloo.set_depth_mask(True)
 
-    def draw_pick(self, view_projection: np.ndarray, size: tuple[int, int]) -> None:
-        """Draw (layer + 1, channel, y, x) ids into the bound float framebuffer."""
+    def slabs_under(self, view_projection: np.ndarray, size: tuple[int, int], pixel: tuple[int, int]) -> list[int]:
+        """Indices of slabs whose projected bounding box covers ``pixel`` (x, y down)."""
+        slabs = self.layout.slabs
+        if not slabs:
+            return []
+        lo = np.array([s.lo for s in slabs])
+        hi = np.array([s.hi for s in slabs])
+        bits = np.array([[i >> 2 & 1, i >> 1 & 1, i & 1] for i in range(8)], float)
+        corners = lo[:, None, :] + bits[None] * (hi - lo)[:, None, :]
+        px, in_front = label_math.project(corners.reshape(-1, 3), view_projection, size)
+        px = px.reshape(len(slabs), 8, 2)
+        in_front = in_front.reshape(len(slabs), 8)
+        x, y = pixel
+        # A box partly behind the eye may cover the pixel anywhere: keep it.
+        covers = (px[..., 0].min(1) <= x + 1) & (px[..., 0].max(1) >= x - 1)
+        covers &= (px[..., 1].min(1) <= y + 1) & (px[..., 1].max(1) >= y - 1)
+        return [int(i) for i in np.flatnonzero(covers | ~in_front.all(1))]
+
+    def draw_pick(
+        self, view_projection: np.ndarray, size: tuple[int, int], pixel: tuple[int, int] | None = None
+    ) -> None:
+        """Draw (layer + 1, channel, y, x) ids into the bound float framebuffer.
+
+        With ``pixel`` (x, y down) only slabs that can cover it are drawn: a
+        pick then costs a handful of draw calls whatever the network's size.
+        """
         from vispy import gloo
 
         self.initialize()
@@ -483,12 +521,20 @@ class SceneRenderer:
         gloo.set_clear_color((0.0, 0.0, 0.0, 0.0))
         gloo.clear(color=True, depth=True)
         self._box_pick_prog["u_mvp"] = mvp
+        self._box_pick_prog["u_cut_z"] = min(self.cut_z, 3.0e38)
         self._box_pick_prog.draw("triangles")
         if self.layout.mode == "volume":
             return
         fp = self._face_pick_prog
         fp["u_mvp"] = mvp
-        for slab in self.layout.slabs:
+        candidates = (
+            self.layout.slabs
+            if pixel is None
+            else [self.layout.slabs[i] for i in self.slabs_under(view_projection, size, pixel)]
+        )
+        for slab in candidates:
+            if slab.front_z > self.cut_z:
+                continue
             node = self.trace.nodes[slab.node_id]
             if slab.is_generic or node.display is None:
                 continue
@@ -497,6 +543,28 @@ class SceneRenderer:
             fp["u_layer"] = float(slab.node_id)
             fp["u_map_size"] = (float(node.display.shape[1]), float(node.display.shape[2]))
             fp.draw("triangle_strip")
+
+    def delete(self) -> None:
+        """Free every GL object of this renderer (its context must be current)."""
+        if not self._gl_ready:
+            return
+        objects = [self._lut, self._label_atlas]
+        objects += [t for layer in self.layers for t in (layer.activation, layer.ranges)]
+        objects += [
+            self._face_prog,
+            self._face_pick_prog,
+            self._volume_prog,
+            self._box_prog,
+            self._box_pick_prog,
+            self._edge_prog,
+            self._highlight_prog,
+            self._label_prog,
+        ]
+        for obj in objects:
+            obj.delete()
+        self.layers = []
+        self._layer_by_node = {}
+        self._gl_ready = False
 
     def texture_bytes(self) -> int:
         """Bytes of activation texture memory (what the GL driver holds for them)."""

@@ -26,7 +26,7 @@ def decode_pick(pixel: np.ndarray) -> PickHit | None:
     layer, channel, y, x = (float(v) for v in np.asarray(pixel, np.float64).reshape(4))
     if layer < 0.5:
         return None
-    node = int(round(layer)) - 1
+    node = round(layer) - 1
     if channel < 0:
         return PickHit(node)
-    return PickHit(node, int(round(channel)), int(round(y)), int(round(x)))
+    return PickHit(node, round(channel), round(y), round(x))

@@ -1,0 +1,81 @@
+"""Pictures of the viewer's 2D panels, drawn with Pillow: HUD text, key help, the inset map."""
+
+from __future__ import annotations
+
+from functools import cache
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from viz3d.scene.colormaps import apply_colormap
+
+TEXT = (232, 236, 244, 255)
+DIM = (160, 168, 182, 255)
+PANEL = (14, 16, 21, 205)
+
+
+@cache
+def font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    return ImageFont.load_default(size=size)
+
+
+def _premultiply(img: Image.Image) -> np.ndarray:
+    arr = np.asarray(img, dtype=np.float32)
+    arr[..., :3] *= arr[..., 3:] / 255.0
+    return arr.round().astype(np.uint8)
+
+
+def text_panel(lines: list[str], size: int = 14, pad: int = 8, min_width: int = 0) -> np.ndarray:
+    """Lines of text on a translucent dark box (premultiplied RGBA)."""
+    f = font(size)
+    line_h = size + 5
+    width = max([int(f.getlength(t)) for t in lines] + [min_width]) + 2 * pad
+    img = Image.new("RGBA", (max(width, 1), len(lines) * line_h + 2 * pad - 5), PANEL)
+    draw = ImageDraw.Draw(img)
+    for i, t in enumerate(lines):
+        draw.text((pad, pad + i * line_h), t, font=f, fill=TEXT if i == 0 else DIM)
+    return _premultiply(img)
+
+
+def help_panel(rows: list[tuple[str, str]], title: str = "viz3d keys", size: int = 15) -> np.ndarray:
+    """Two columns, keys and what they do, under a title."""
+    f = font(size)
+    pad, line_h = 14, size + 7
+    key_w = max(int(f.getlength(k)) for k, _ in rows) + 24
+    width = key_w + max(int(f.getlength(d)) for _, d in rows) + 2 * pad
+    img = Image.new("RGBA", (width, (len(rows) + 1) * line_h + 2 * pad), (14, 16, 21, 225))
+    draw = ImageDraw.Draw(img)
+    draw.text((pad, pad), title, font=font(size + 2), fill=TEXT)
+    for i, (keys, what) in enumerate(rows, start=1):
+        y = pad + i * line_h + 4
+        draw.text((pad, y), keys, font=f, fill=(255, 200, 120, 255))
+        draw.text((pad + key_w, y), what, font=f, fill=TEXT)
+    return _premultiply(img)
+
+
+def inset_panel(
+    values: np.ndarray, lo: float, hi: float, colormap: str, title: str, side: int = 256, size: int = 13
+) -> np.ndarray:
+    """One feature map enlarged (nearest neighbour), with a colorbar and its value range."""
+    h, w = values.shape
+    scale = max(1, side // max(h, w))
+    rgb = apply_colormap(values, lo, hi, colormap)
+    big = np.repeat(np.repeat(rgb, scale, axis=0), scale, axis=1)
+    bar_w, pad = 14, 10
+    f = font(size)
+    labels = [f"{hi:.4g}", f"{(lo + hi) / 2:.4g}", f"{lo:.4g}"]
+    label_w = max(int(f.getlength(t)) for t in labels)
+    width = max(big.shape[1] + bar_w + label_w + 4 * pad, int(f.getlength(title)) + 2 * pad)
+    height = big.shape[0] + 2 * pad + size + 8
+    img = Image.new("RGBA", (width, height), PANEL)
+    draw = ImageDraw.Draw(img)
+    draw.text((pad, pad - 2), title, font=f, fill=TEXT)
+    top = pad + size + 6
+    img.paste(Image.fromarray(big).convert("RGBA"), (pad, top))
+    ramp = np.linspace(hi, lo, big.shape[0])
+    bar = apply_colormap(ramp, lo, hi, colormap)[:, None, :].repeat(bar_w, axis=1)
+    bx = pad * 2 + big.shape[1]
+    img.paste(Image.fromarray(np.ascontiguousarray(bar)).convert("RGBA"), (bx, top))
+    for text, y in zip(labels, (top, top + big.shape[0] // 2 - size // 2, top + big.shape[0] - size), strict=True):
+        draw.text((bx + bar_w + 6, y), text, font=f, fill=DIM)
+    return _premultiply(img)

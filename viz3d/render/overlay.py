@@ -1,0 +1,74 @@
+"""Screen-space panels (HUD, help, inset) drawn over the 3D view as textured quads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from viz3d.render.shaders import load_shader
+
+
+@dataclass
+class _Panel:
+    texture: Any
+    shape: tuple[int, int]  # (h, w) pixels
+    position: tuple[float, float]  # top-left, pixels, y down
+    key: int  # identity of the image content, to skip re-uploads
+
+
+class Overlay:
+    """Named RGBA images at pixel positions; an image is uploaded only when it changes."""
+
+    def __init__(self) -> None:
+        from vispy import gloo
+
+        self._prog = gloo.Program(load_shader("overlay.vert"), load_shader("overlay.frag"))
+        self._panels: dict[str, _Panel] = {}
+
+    def set(self, name: str, image: np.ndarray, position: tuple[float, float]) -> None:
+        """Show premultiplied RGBA ``image`` with its top-left corner at ``position``."""
+        from vispy import gloo
+
+        key = hash((image.shape, image.tobytes()))
+        panel = self._panels.get(name)
+        if panel is None or panel.shape != image.shape[:2]:
+            if panel is not None:
+                panel.texture.delete()
+            tex = gloo.Texture2D(image, interpolation="nearest")
+            self._panels[name] = _Panel(tex, image.shape[:2], position, key)
+            return
+        if panel.key != key:
+            panel.texture.set_data(image)
+            panel.key = key
+        panel.position = position
+
+    def remove(self, name: str) -> None:
+        panel = self._panels.pop(name, None)
+        if panel is not None:
+            panel.texture.delete()
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._panels
+
+    def names(self) -> list[str]:
+        return list(self._panels)
+
+    def draw(self, size: tuple[int, int], scale: float = 1.0) -> None:
+        """Draw every panel into a view of ``size`` pixels (``scale``: device pixels per panel pixel)."""
+        from vispy import gloo
+
+        if not self._panels:
+            return
+        gloo.set_state(blend=True, blend_func=("one", "one_minus_src_alpha"), depth_test=False, cull_face=False)
+        self._prog["u_viewport"] = (float(size[0]), float(size[1]))
+        for panel in self._panels.values():
+            h, w = panel.shape
+            x, y = panel.position[0] * scale, panel.position[1] * scale
+            x1, y1 = x + w * scale, y + h * scale
+            self._prog["a_pixel"] = np.array([[x, y], [x1, y], [x, y1], [x1, y1]], np.float32)
+            self._prog["a_uv"] = np.array([[0, 0], [1, 0], [0, 1], [1, 1]], np.float32)
+            self._prog["u_image"] = panel.texture
+            self._prog.draw("triangle_strip")
+        gloo.set_state(blend=False, depth_test=True)
