@@ -179,3 +179,15 @@ def test_no_usable_gl_is_one_line_naming_packages_and_variables(tmp_path: Path) 
     assert len(lines) == 1 and "no usable OpenGL" in lines[0]
     assert "libegl-mesa0" in lines[0] and "PYOPENGL_PLATFORM=egl" in lines[0]
     assert not (tmp_path / "x.png").exists()
+
+
+@pytest.mark.gl
+def test_cli_render_from_a_saved_view(tmp_path: Path) -> None:
+    import json
+
+    view = tmp_path / "view.json"
+    view.write_text(json.dumps({"target": [0, 0, -50], "distance": 80, "azimuth": 10, "elevation": 5, "fov": 40}))
+    out = tmp_path / "f.png"
+    assert main(["render", "--out", str(out), "--size", "160x100", "--camera", str(view), "--ssaa", "1"]) == 0
+    assert Image.open(out).size == (160, 100)
+    assert main(["render", "--out", str(out), "--camera", "top"]) == 2

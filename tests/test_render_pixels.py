@@ -189,3 +189,23 @@ def test_supersampling_keeps_the_size_and_smooths_edges(gl: Any) -> None:
     assert one.shape == two.shape == (120, 200, 4)
     # Box filtering creates in-between colours at edges.
     assert len(np.unique(two[..., :3].reshape(-1, 3), axis=0)) > len(np.unique(one[..., :3].reshape(-1, 3), axis=0))
+
+
+def test_volume_mode_shows_strong_channels_and_hides_zeros(gl: Any) -> None:
+    display = torch.zeros(8, 6, 6)
+    display[2] = 5.0  # one strong channel inside the block
+    trace = one_layer(display)
+    layout = layout_trace(trace, "volume")
+    slab = layout.slabs[0]
+    assert layout.mode == "volume" and np.isclose(slab.size[0], slab.tile_w)
+    cam = OrbitCamera(target=slab.center.copy(), distance=3 * float(max(slab.size)), azimuth=-20, elevation=15)
+    cam.scene_center, cam.scene_radius = slab.center.copy(), float(np.linalg.norm(slab.size))
+    vp = cam.view_projection(SIZE[0] / SIZE[1])
+    image = render_frame(SceneRenderer(trace, layout, labels=False, edges=False), vp, SIZE)
+    (cx, cy), _ = project(slab.center[None], vp, SIZE)[0][0], None
+    centre = image[int(cy), int(cx), :3].astype(int)
+    top = apply_colormap(np.array([5.0]), 0.0, 5.0)[0].astype(int)  # viridis yellow
+    assert centre[1] > 120 and np.abs(centre - top).sum() < np.abs(centre - np.array([19, 20, 24])).sum()
+    empty = one_layer(torch.zeros(8, 6, 6))
+    blank = render_frame(SceneRenderer(empty, layout_trace(empty, "volume"), labels=False, edges=False), vp, SIZE)
+    np.testing.assert_array_equal(blank[int(cy), int(cx), :3], [19, 20, 24])

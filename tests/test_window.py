@@ -311,6 +311,9 @@ def test_200_input_switches_leak_no_gl_objects_or_memory(window: ViewerWindow) -
     window.on_draw()
     window.canvas.context.flush_commands()
     assert len(parser._objects) <= objects + 2
+    from OpenGL import GL
+
+    assert GL.glGetError() == GL.GL_NO_ERROR
 
 
 WINDOW_SCRIPT = """
@@ -345,3 +348,17 @@ def test_a_real_glfw_window_under_xvfb_shows_the_network() -> None:
     shape, lit = proc.stdout.strip().rsplit(" ", 1)
     assert shape == "(300, 400, 4)"
     assert float(lit) > 0.15
+
+
+def test_window_starts_from_a_preset_or_a_saved_view(tmp_path: Path) -> None:
+    trace = capture(default_model(), torch.rand(1, 3, 64, 64))
+    side = ViewerWindow(trace, size=(320, 200), backend="egl", camera="side")
+    assert side.camera.azimuth % 360 == 270.0
+    side.camera.orbit(12, 3)
+    side.save_camera(tmp_path / "view.json")
+    again = ViewerWindow(trace, size=(320, 200), backend="egl", camera=str(tmp_path / "view.json"))
+    assert again.camera.to_dict() == side.camera.to_dict()
+    side.renderer.delete()
+    again.renderer.delete()
+    with pytest.raises(Viz3dError, match="camera file not found"):
+        ViewerWindow(trace, size=(320, 200), backend="egl", camera=str(tmp_path / "missing.json"))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -27,9 +29,24 @@ def camera_for(layout: Layout, camera: str | OrbitCamera, size: tuple[int, int])
     """The camera to use: a copy of the given one, or a named preset framing the whole layout."""
     if isinstance(camera, OrbitCamera):
         return camera.copy()
+    if str(camera).endswith(".json"):
+        cam = frame_points(layout.corner_points(), "overview", aspect=size[0] / size[1])
+        load_camera_file(cam, camera)
+        return cam
     if camera not in PRESETS:
-        raise Viz3dError(f"unknown camera {camera!r}; choose one of {', '.join(PRESETS)}")
+        raise Viz3dError(f"unknown camera {camera!r}; choose one of {', '.join(PRESETS)} or a saved view.json")
     return frame_points(layout.corner_points(), camera, aspect=size[0] / size[1])
+
+
+def load_camera_file(camera: OrbitCamera, path: str | Path) -> None:
+    """Apply a camera state saved as JSON (K in the viewer) to ``camera``."""
+    p = Path(path)
+    try:
+        camera.apply_dict(json.loads(p.read_text()))
+    except FileNotFoundError:
+        raise Viz3dError(f"camera file not found: {p}") from None
+    except (json.JSONDecodeError, ValueError, AttributeError, UnicodeDecodeError) as exc:
+        raise Viz3dError(f"cannot read camera file {p}: {exc} (save one with K in the viewer)") from exc
 
 
 def render(

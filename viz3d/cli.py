@@ -42,7 +42,11 @@ def _add_view_options(p: argparse.ArgumentParser) -> None:
     from viz3d.scene.colormaps import COLORMAPS
     from viz3d.scene.normalization import NORMALIZATIONS
 
-    p.add_argument("--camera", default="overview", choices=list(PRESETS), help="camera preset (default overview)")
+    p.add_argument(
+        "--camera",
+        default="overview",
+        help=f"camera preset ({', '.join(PRESETS)}) or a view.json saved with K in the viewer",
+    )
     p.add_argument("--colormap", default="viridis", choices=list(COLORMAPS))
     p.add_argument("--normalization", default="layer", choices=list(NORMALIZATIONS))
     p.add_argument("--group-depth", type=int, default=None, help="fold modules below this depth into one slab")
@@ -57,7 +61,6 @@ def _build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", default=DEFAULT_DEMO_OUT, help="PNG written when there is no display")
     demo.add_argument("--size", type=parse_size, default=(1440, 900))
     demo.add_argument("--offscreen", action="store_true", help="write the PNG even when a display exists")
-    demo.add_argument("--view", dest="camera_file", default=None, help="camera JSON saved with K in the viewer")
     _add_view_options(demo)
 
     render = sub.add_parser("render", help="render a network offscreen to a PNG")
@@ -150,7 +153,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         colormap=args.colormap,
         normalization=args.normalization,
         title="viz3d demo",
-        camera_file=args.camera_file,
+        camera=args.camera,
     )
     _say("drag: rotate, scroll: zoom, Tab: fly mode, PageDown: next layer, H: all keys")
     window.run()

@@ -22,7 +22,6 @@ import numpy as np
 import torch
 
 from viz3d.capture.trace import Trace
-from viz3d.errors import Viz3dError
 from viz3d.layout import SlabLayout, layout_trace
 from viz3d.layout.slabs import RANK_GAP, RANK_GAP_FRACTION
 from viz3d.render.context import Backend, make_canvas
@@ -66,8 +65,9 @@ class ViewerWindow:
         (I cycles inputs, G folds blocks).
     group_depth
         The folding depth G toggles to (the trace's own depth is the other state).
-    camera_file
-        A JSON camera state (written by K) to start from.
+    camera
+        The starting view: a preset (overview, front, side) or a view.json
+        written by K.
     """
 
     def __init__(
@@ -82,7 +82,7 @@ class ViewerWindow:
         normalization: str = "layer",
         title: str = "viz3d",
         backend: Backend = "glfw",
-        camera_file: str | Path | None = None,
+        camera: str = "overview",
         output_dir: str | Path = ".",
         clock: Callable[[], float] = time.perf_counter,
     ) -> None:
@@ -96,11 +96,11 @@ class ViewerWindow:
         self.layout_mode: str = "tile"
         self.layout = layout_trace(trace)
         self.renderer = SceneRenderer(trace, self.layout, colormap=colormap, normalization=normalization)
+        from viz3d.api import camera_for
+
+        self.camera = camera_for(self.layout, camera, size)  # before the window: a bad file opens none
         show = backend != "egl"
         self.canvas = make_canvas(backend, size, show=show, title=title, config={"samples": 4} if show else {})
-        self.camera = self.home_camera()
-        if camera_file is not None:
-            self.load_camera(camera_file)
         self.flight: CameraFlight | None = None
         self.flight_started = 0.0
         self.held: set[str] = set()
@@ -577,14 +577,10 @@ class ViewerWindow:
         return out
 
     def load_camera(self, path: str | Path) -> None:
-        p = Path(path)
-        try:
-            state = json.loads(p.read_text())
-            self.camera.apply_dict(state)
-        except FileNotFoundError:
-            raise Viz3dError(f"camera file not found: {p}") from None
-        except (json.JSONDecodeError, ValueError, AttributeError) as exc:
-            raise Viz3dError(f"cannot read camera file {p}: {exc} (save one with K in the viewer)") from exc
+        """Restore a camera saved with K (or by :meth:`save_camera`)."""
+        from viz3d.api import load_camera_file
+
+        load_camera_file(self.camera, path)
 
     def action_save_camera(self) -> None:
         self.save_camera(self.output_dir / CAMERA_FILE)

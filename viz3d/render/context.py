@@ -58,6 +58,8 @@ def make_canvas(backend: Backend, size: tuple[int, int], show: bool, title: str 
     try:
         from vispy import app
 
+        if backend != "egl":
+            kwargs.setdefault("vsync", True)  # animate at display rate, never faster
         return app.Canvas(size=size, show=show, title=title, keys=None, **kwargs)
     except Exception as exc:
         raise Viz3dError(f"cannot create an OpenGL context ({describe(exc)}); {NO_GL_HINT}") from exc
