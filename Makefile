@@ -20,7 +20,8 @@ lint: setup
 	$(VENV)/bin/mypy
 
 bench: setup
-	PYOPENGL_PLATFORM=egl $(PY) benchmarks/bench_foundation.py
+	PYOPENGL_PLATFORM=egl $(PY) benchmarks/bench_foundation.py --quick
+	PYOPENGL_PLATFORM=egl $(PY) benchmarks/bench_viewer.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist *.egg-info
