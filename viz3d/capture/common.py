@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from viz3d.capture.display import to_display
+from viz3d.capture.spatial import UNKNOWN, SpatialOp
 from viz3d.capture.trace import Edge, EdgeKind, Node
 from viz3d.errors import Viz3dError
 
@@ -142,6 +143,8 @@ class RawNode:
     params: int
     output: Any
     inputs: list[int]
+    spec: SpatialOp = UNKNOWN
+    module: nn.Module | None = None
 
 
 def make_node(node_id: int, raw: RawNode, batch_index: int, batch_size: int) -> Node:
@@ -157,6 +160,9 @@ def make_node(node_id: int, raw: RawNode, batch_index: int, batch_size: int) -> 
         dtype=str(tensor.dtype).replace("torch.", "") if tensor is not None else "none",
         params=raw.params,
         tensor=tensor,
+        spec=raw.spec,
+        inputs=tuple(raw.inputs),
+        module=raw.module,
     )
     if tensor is None:
         node.display_note = "no tensor output"

@@ -24,6 +24,7 @@ from viz3d.capture.common import (
     module_kind,
     param_count,
 )
+from viz3d.capture.spatial import UNKNOWN, spec_for_function, spec_for_module
 from viz3d.errors import Viz3dError
 
 
@@ -123,22 +124,28 @@ def capture_fx(
             if isinstance(src, fx.Node) and src in index:
                 index[n] = index[src]
                 continue
+        module: nn.Module | None = None
+        spec = UNKNOWN
         if n.op == "placeholder":
             name, op, kind, params = (n.name if len(args) > 1 else "input"), "input", "input", 0
         elif n.op == "call_module":
             module = gm.get_submodule(str(n.target))
             name, op, kind, params = str(n.target), type(module).__name__, module_kind(module), param_count(module)
-        elif n.op == "call_method":
-            name, op, kind, params = n.name, str(n.target), function_kind(str(n.target)), 0
+            spec = spec_for_module(module)
         else:
-            fname = function_name(n.target)
+            fname = str(n.target) if n.op == "call_method" else function_name(n.target)
             name, op, kind, params = n.name, fname, function_kind(fname), 0
+            real_args = fx.node.map_arg(n.args, lambda a: values.get(a))
+            real_kwargs = fx.node.map_arg(n.kwargs, lambda a: values.get(a))
+            spec = spec_for_function(fname, real_args, real_kwargs)
         count = seen_names.get(name, 0)
         seen_names[name] = count + 1
         if count:
             name = f"{name}#{count + 1}"  # a module called more than once
         inputs = [index[a] for a in n.all_input_nodes if a in index]
         index[n] = len(raw)
-        raw.append(RawNode(name=name, op=op, kind=kind, params=params, output=value, inputs=inputs))
+        raw.append(
+            RawNode(name=name, op=op, kind=kind, params=params, output=value, inputs=inputs, spec=spec, module=module)
+        )
     pairs = [(s, d) for d, r in enumerate(raw) for s in dict.fromkeys(r.inputs)]
     return raw, pairs

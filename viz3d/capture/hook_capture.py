@@ -25,6 +25,7 @@ from viz3d.capture.common import (
     module_kind,
     param_count,
 )
+from viz3d.capture.spatial import UNKNOWN, SpatialOp, spec_for_function
 
 # Ops that only read metadata or are free views of no interest as units.
 _IGNORED_FUNCTIONS = {"__get__", "size", "dim", "numel", "detach", "clone", "contiguous", "to", "__getitem__"}
@@ -81,7 +82,17 @@ class _HookRecorder(TorchFunctionMode):
         finally:
             self.internal = False
 
-    def record(self, name: str, op: str, kind: str, params: int, inputs: list[int], output: Any) -> None:
+    def record(
+        self,
+        name: str,
+        op: str,
+        kind: str,
+        params: int,
+        inputs: list[int],
+        output: Any,
+        spec: SpatialOp = UNKNOWN,
+        module: nn.Module | None = None,
+    ) -> None:
         tensors = flatten_tensors(output)
         if not tensors:
             return
@@ -90,7 +101,9 @@ class _HookRecorder(TorchFunctionMode):
         if count:
             name = f"{name}#{count + 1}"
         index = len(self.raw)
-        self.raw.append(RawNode(name=name, op=op, kind=kind, params=params, output=output, inputs=inputs))
+        self.raw.append(
+            RawNode(name=name, op=op, kind=kind, params=params, output=output, inputs=inputs, spec=spec, module=module)
+        )
         for t in tensors:
             self.producer[id(t)] = index
             self.alive.append(t)
@@ -128,7 +141,8 @@ class _HookRecorder(TorchFunctionMode):
         if outside:
             inputs = self._inputs((args, kwargs))
             if inputs:
-                self.record(name, name, function_kind(name), 0, inputs, out)
+                spec = spec_for_function(name, args, kwargs)
+                self.record(name, name, function_kind(name), 0, inputs, out, spec)
         return out
 
 

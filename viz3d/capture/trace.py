@@ -11,6 +11,9 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import torch
+from torch import nn
+
+from viz3d.capture.spatial import SpatialOp
 
 EdgeKind = Literal["sequential", "skip", "merge"]
 CaptureMethod = Literal["fx", "hooks", "synthetic"]
@@ -36,6 +39,9 @@ class Node:
     tensor: torch.Tensor | None = None
     display: torch.Tensor | None = None
     display_note: str = ""
+    spec: SpatialOp = field(default_factory=SpatialOp)
+    inputs: tuple[int, ...] = ()  # parent node ids in argument order
+    module: nn.Module | None = None  # the module that produced the output, if any
 
     @property
     def channels(self) -> int:
