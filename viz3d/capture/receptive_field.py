@@ -67,7 +67,7 @@ def _full(node: Node, exact: bool = True) -> Region:
 
 def _box_of_features(features: frozenset[int] | None, parent: Node) -> Region:
     """Flatten's inverse: feature indices of a flattened (C, H, W) as channels and a box."""
-    c, h, w = _shape(parent)
+    _, h, w = _shape(parent)
     if features is None:
         return _full(parent)
     idx = np.array(sorted(features))
@@ -108,12 +108,9 @@ def _backward(trace: Trace, node: Node, region: Region, parent_pos: int) -> Regi
         offset = sum(_shape(trace.nodes[p])[0] for p in node.inputs[:parent_pos])
         wanted = range(offset, offset + ps[0])
         if region.channels is None:
-            channels: frozenset[int] | None = None
-        else:
-            channels = frozenset(c - offset for c in region.channels if c in wanted)
-            if not channels:
-                return None
-        return replace(region, channels=channels)
+            return region
+        picked = frozenset(c - offset for c in region.channels if c in wanted)
+        return replace(region, channels=picked) if picked else None
     if spec.kind == "flatten" and len(ps) == 3:
         return replace(_box_of_features(region.features, parent), exact=region.exact)
     if spec.kind == "global_pool" and len(ps) == 3:

@@ -14,9 +14,12 @@ from typing import Any
 import numpy as np
 
 from viz3d.capture.trace import Trace
+from viz3d.capture.weights import mean_abs_activation
 from viz3d.errors import Viz3dError
 from viz3d.gpu import TexturePlan, channel_stats, pack_for_texture, plan_texture, select_uploader
 from viz3d.layout import Layout, SlabLayout
+from viz3d.layout.connections import ConnectionSet, apply_budget, graph_connections
+from viz3d.render.connections import ConnectionBatch
 from viz3d.render.shaders import load_shader
 from viz3d.render.text_atlas import build_atlas
 from viz3d.scene import labels as label_math
@@ -32,6 +35,9 @@ EDGE_COLORS = {
     "skip": (1.00, 0.66, 0.25, 0.95),
 }
 RANGES_PER_ROW = 1024
+# Segments drawn at most per frame: keeps llvmpipe interactive; a GPU can take
+# far more (set SceneRenderer.connection_budget).
+CONNECTION_BUDGET = 20_000
 TEXTURE_FORMATS = ("r32f", "r16f")
 
 
@@ -115,7 +121,12 @@ class SceneRenderer:
         self.layout = layout
         self.texture_format = texture_format
         self.show_labels = labels
-        self.show_edges = edges
+        # Connection kinds drawn: "graph" (dataflow), "rf" (receptive field), "weights".
+        self.connection_kinds: set[str] = {"graph"} if edges else set()
+        self.connection_budget = CONNECTION_BUDGET
+        self.connections: dict[str, list[ConnectionSet]] = {}
+        self.thinned: tuple[int, int] = (0, 0)  # (drawn, total) curves after the budget
+        self._batches: dict[tuple[str, int], ConnectionBatch] = {}
         self.label_px = label_px
         self._colormap = ""
         self._normalization = ""
@@ -257,6 +268,8 @@ class SceneRenderer:
         self._build_boxes()
         self._edge_count = self._build_edges()
         self._build_labels()
+        lines, arcs = graph_connections(self.layout, mean_abs_activation(self.trace))
+        self.set_connections("graph", [lines, arcs])
 
     def _build_boxes(self) -> None:
         """Shaded boxes (slab sides; whole boxes for generic ops) and their picking twins."""
@@ -288,22 +301,48 @@ class SceneRenderer:
         self._outline = cat(outline, 3)
 
     def _build_edges(self) -> int:
-        segs, cols = [], []
-        for route in self.layout.routes:
-            p = route.points.astype(np.float32)
-            seg = np.empty((2 * (len(p) - 1), 3), np.float32)
-            seg[0::2], seg[1::2] = p[:-1], p[1:]
-            segs.append(seg)
-            color = np.array(EDGE_COLORS.get(route.kind, EDGE_COLORS["sequential"]), np.float32)
-            cols.append(np.tile(color, (len(seg), 1)))
-        if len(self._outline):
-            segs.append(self._outline)
-            cols.append(np.tile(np.array([0.55, 0.6, 0.7, 0.6], np.float32), (len(self._outline), 1)))
-        if not segs:
+        """Box outlines (volume mode), drawn as plain lines."""
+        if not len(self._outline):
             return 0
-        self._edge_prog["a_position"] = np.concatenate(segs)
-        self._edge_prog["a_color"] = np.concatenate(cols)
-        return int(sum(len(s) for s in segs))
+        self._edge_prog["a_position"] = self._outline
+        self._edge_prog["a_color"] = np.tile(np.array([0.55, 0.6, 0.7, 0.6], np.float32), (len(self._outline), 1))
+        return len(self._outline)
+
+    # --- connections ------------------------------------------------------------
+    @property
+    def show_edges(self) -> bool:
+        return "graph" in self.connection_kinds
+
+    @show_edges.setter
+    def show_edges(self, value: bool) -> None:
+        self.set_kind_visible("graph", value)
+
+    def set_kind_visible(self, kind: str, visible: bool) -> None:
+        """Show or hide one connection kind."""
+        (self.connection_kinds.add if visible else self.connection_kinds.discard)(kind)
+        self._sync_connections()
+
+    def set_connections(self, kind: str, sets: list[ConnectionSet]) -> None:
+        """Replace the curves of one kind (e.g. a new receptive-field cone)."""
+        self.connections[kind] = sets
+        self._sync_connections()
+
+    def _sync_connections(self) -> None:
+        """Apply the budget over the visible kinds (strongest first) and upload what is drawn."""
+        if not self._gl_ready:
+            return
+        keys = [(k, s.segments) for k in sorted(self.connection_kinds) for s in self.connections.get(k, [])]
+        sets = [s for k in sorted(self.connection_kinds) for s in self.connections.get(k, [])]
+        kept = apply_budget(sets, self.connection_budget)
+        self.thinned = (sum(len(s) for s in kept), sum(s.total for s in sets))
+        for key in list(self._batches):
+            if key not in keys:
+                self._batches.pop(key).delete()
+        for key, subset in zip(keys, kept, strict=True):
+            batch = self._batches.get(key)
+            if batch is None:
+                batch = self._batches[key] = ConnectionBatch(key[1])
+            batch.set(subset)
 
     def set_highlight(self, segments: np.ndarray | None, color: tuple[float, ...] = (1.0, 1.0, 1.0, 1.0)) -> None:
         """Bright line segments (pairs of points) drawn over the scene, e.g. around the selected tile."""
@@ -428,11 +467,16 @@ class SceneRenderer:
                 self._bind_data(fp, layer)
                 fp.draw("triangle_strip")
 
-        if self.show_edges and self._edge_count:
+        if self._batches or self._edge_count:
             gloo.set_state(blend=True, blend_func=("src_alpha", "one_minus_src_alpha"), depth_test=True)
-            gloo.set_line_width(max(1.0, pixel_scale * 1.5))
-            self._edge_prog["u_mvp"] = mvp
-            self._edge_prog.draw("lines")
+            gloo.set_depth_mask(False)
+            for batch in self._batches.values():
+                batch.draw(mvp, size, pixel_scale, cut)
+            if self._edge_count:
+                gloo.set_line_width(max(1.0, pixel_scale))
+                self._edge_prog["u_mvp"] = mvp
+                self._edge_prog.draw("lines")
+            gloo.set_depth_mask(True)
 
         if volume:
             self._draw_volumes(mvp, view_projection, eye, shown)
@@ -562,6 +606,9 @@ class SceneRenderer:
         ]
         for obj in objects:
             obj.delete()
+        for batch in self._batches.values():
+            batch.delete()
+        self._batches = {}
         self.layers = []
         self._layer_by_node = {}
         self._gl_ready = False
