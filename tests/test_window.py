@@ -203,7 +203,8 @@ def test_hover_and_click_pick_the_feature_map(window: ViewerWindow) -> None:
     ev = window.canvas.events
     ev.mouse_press(pos=pos, button=1)
     ev.mouse_release(pos=pos, button=1)
-    assert window.selection == (node.id, 7)
+    assert window.selection == (node.id, 7, 2, 3)
+    assert window.renderer.connections["rf"][0].total > 0 and window.renderer.connections["weights"][0].total == 16
     assert "inset" in window._overlay.names()
     key(window, "Escape")
     assert window.selection is None and "inset" not in window._overlay.names()

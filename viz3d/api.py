@@ -15,6 +15,7 @@ from viz3d.capture.trace import Trace
 from viz3d.errors import Viz3dError
 from viz3d.layout import Layout, layout_trace
 from viz3d.scene.camera import PRESETS, OrbitCamera, frame_points
+from viz3d.unit_links import CONNECTION_KINDS, parse_unit, unit_connections, unit_outline
 
 
 def _trace_of(model: nn.Module | Trace, x: Any, group_depth: int | None, batch_index: int) -> Trace:
@@ -63,6 +64,9 @@ def render(
     labels: bool = True,
     edges: bool = True,
     texture_format: str = "r32f",
+    connections: tuple[str, ...] | None = None,
+    select: str | tuple[int, int, int, int] | None = None,
+    connection_budget: int | None = None,
 ) -> np.ndarray:
     """Render a network's activations offscreen.
 
@@ -78,6 +82,15 @@ def render(
         ``"overview"``, ``"front"``, ``"side"`` or an :class:`OrbitCamera`.
     ssaa
         Supersampling factor for anti-aliasing (1 = off).
+    connections
+        Kinds drawn, any of ``"graph"``, ``"rf"`` (the selected unit's
+        receptive field) and ``"weights"`` (its strongest weights); default
+        ``("graph",)`` (none with ``edges=False``).
+    select
+        The unit for ``rf``/``weights``: ``"LAYER:CHANNEL[:Y:X]"`` or a
+        (node id, channel, y, x) tuple; it is also outlined.
+    connection_budget
+        Most curve segments drawn (strongest first); None for the default.
 
     Returns
     -------
@@ -98,16 +111,36 @@ def render(
     trace = _trace_of(model, x, group_depth, batch_index)
     layout = layout_trace(trace)
     cam = camera_for(layout, camera, size)
+    kinds = set(connections if connections is not None else (("graph",) if edges else ()))
+    unknown = kinds - set(CONNECTION_KINDS)
+    if unknown:
+        raise Viz3dError(f"unknown connection kinds {sorted(unknown)}; use {', '.join(CONNECTION_KINDS)}")
     renderer = SceneRenderer(
         trace,
         layout,
         colormap=colormap,
         normalization=normalization,
         labels=labels,
-        edges=edges,
+        edges="graph" in kinds,
         texture_format=texture_format,
     )
-    return render_frame(renderer, cam.view_projection(size[0] / size[1]), size, ssaa=ssaa)
+    if connection_budget is not None:
+        renderer.connection_budget = connection_budget
+    from viz3d.render.offscreen import offscreen_canvas
+
+    offscreen_canvas()
+    renderer.initialize()
+    unit = parse_unit(trace, select) if isinstance(select, str) else select
+    if unit is None and kinds & {"rf", "weights"}:
+        raise Viz3dError("connections 'rf' and 'weights' need a selected unit: pass select='LAYER:CHANNEL[:Y:X]'")
+    if unit is not None:
+        for kind, sets in unit_connections(trace, layout, *unit, kinds=kinds).items():
+            renderer.set_connections(kind, sets)
+            renderer.set_kind_visible(kind, True)
+        renderer.set_highlight(unit_outline(trace, layout, *unit))
+    image = render_frame(renderer, cam.view_projection(size[0] / size[1]), size, ssaa=ssaa)
+    renderer.delete()
+    return image
 
 
 def show(

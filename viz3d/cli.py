@@ -50,6 +50,12 @@ def _add_view_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--colormap", default="viridis", choices=list(COLORMAPS))
     p.add_argument("--normalization", default="layer", choices=list(NORMALIZATIONS))
     p.add_argument("--group-depth", type=int, default=None, help="fold modules below this depth into one slab")
+    p.add_argument(
+        "--connections",
+        default="graph",
+        help="comma-separated kinds to draw: graph, rf (receptive field), weights; '' for none",
+    )
+    p.add_argument("--select", default=None, help="unit for rf/weights: LAYER:CHANNEL[:Y:X], e.g. conv3:5:2:4")
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -103,6 +109,8 @@ def _render_to_png(args: argparse.Namespace, model_spec: str, weights: str | Non
             colormap=args.colormap,
             normalization=args.normalization,
             ssaa=getattr(args, "ssaa", 2),
+            connections=_kinds(args.connections),
+            select=args.select,
         )
         out = save_png(image, args.out)
     _say(
@@ -110,6 +118,10 @@ def _render_to_png(args: argparse.Namespace, model_spec: str, weights: str | Non
         f"{trace.map_count()} feature maps) in {time.perf_counter() - t0:.1f}s"
     )
     return out
+
+
+def _kinds(text: str) -> tuple[str, ...]:
+    return tuple(k.strip() for k in text.split(",") if k.strip())
 
 
 def capture_with_progress(model: Any, x: Any, group_depth: int | None, console: Any) -> Any:

@@ -32,6 +32,7 @@ from viz3d.scene.colormaps import COLORMAPS
 from viz3d.scene.flight import CameraFlight, focus_camera
 from viz3d.scene.normalization import NORMALIZATIONS, value_range
 from viz3d.scene.picking import PickHit
+from viz3d.unit_links import unit_connections, unit_outline
 
 ORBIT_DEGREES_PER_PIXEL = 0.3
 LOOK_DEGREES_PER_PIXEL = 0.2
@@ -105,7 +106,7 @@ class ViewerWindow:
         self.flight_started = 0.0
         self.held: set[str] = set()
         self.speed_scale = 1.0
-        self.selection: tuple[int, int] | None = None
+        self.selection: tuple[int, int, int, int] | None = None  # node, channel, y, x
         self.hover: PickHit | None = None
         self.hover_text = ""
         self.focus_index = -1
@@ -197,6 +198,9 @@ class ViewerWindow:
         ]
         if self.renderer.cut_z != float("inf"):
             lines[0] += " | layers in front hidden (Home: all)"
+        drawn, total = self.renderer.thinned
+        if drawn < total:
+            lines[0] += f" | connections thinned: {drawn:,} of {total:,} drawn"
         if self.hover_text:
             lines.append(self.hover_text)
         if self.message and self.clock() < self.message_until:
@@ -323,11 +327,14 @@ class ViewerWindow:
         if hit is None or hit.channel is None:
             self.selection = None
             self.renderer.set_highlight(None)
+            for kind in ("rf", "weights"):
+                self.renderer.set_connections(kind, [])
             if self._overlay is not None:
                 self._overlay.remove("inset")
             self.canvas.update()
             return
-        self.selection = (hit.node_id, hit.channel)
+        assert hit.y is not None and hit.x is not None
+        self.selection = (hit.node_id, hit.channel, hit.y, hit.x)
         self._refresh_selection()
 
     def _refresh_selection(self) -> None:
@@ -335,14 +342,12 @@ class ViewerWindow:
 
         if self.selection is None:
             return
-        node_id, c = self.selection
-        slab = self.layout.slab(node_id)
+        node_id, c, y, x = self.selection
         node = self.trace.nodes[node_id]
         if self.layout_mode == "tile":
-            x0, y0, x1, y1 = slab.tile_rects()[c]
-            z = slab.front_z + 0.01 * slab.size[2]
-            corners = np.array([[x0, y0, z], [x1, y0, z], [x1, y1, z], [x0, y1, z]])
-            self.renderer.set_highlight(np.array([corners[i % 4] for k in range(4) for i in (k, k + 1)]))
+            self.renderer.set_highlight(unit_outline(self.trace, self.layout, node_id, c, y, x))
+            for kind, sets in unit_connections(self.trace, self.layout, node_id, c, y, x).items():
+                self.renderer.set_connections(kind, sets)
         else:
             self.renderer.set_highlight(None)
         layer = self.renderer.layer_for(node_id)
@@ -498,6 +503,21 @@ class ViewerWindow:
         self._refresh_selection()
         self.say(f"{self.layout_mode} mode")
         self.fly_to(self.home_camera())  # slabs change size: frame the new arrangement
+
+    def _toggle_kind(self, kind: str, label: str) -> None:
+        visible = kind not in self.renderer.connection_kinds
+        self.renderer.set_kind_visible(kind, visible)
+        hint = "" if kind == "graph" or self.selection else " (click a feature map to select a unit)"
+        self.say(f"{label} {'shown' if visible else 'hidden'}{hint}")
+
+    def action_toggle_graph(self) -> None:
+        self._toggle_kind("graph", "dataflow connections")
+
+    def action_toggle_rf(self) -> None:
+        self._toggle_kind("rf", "receptive field")
+
+    def action_toggle_weights(self) -> None:
+        self._toggle_kind("weights", "strongest weights")
 
     def action_toggle_labels(self) -> None:
         self.renderer.show_labels = not self.renderer.show_labels
