@@ -22,6 +22,7 @@ lint: setup
 bench: setup
 	PYOPENGL_PLATFORM=egl $(PY) benchmarks/bench_foundation.py --quick
 	PYOPENGL_PLATFORM=egl $(PY) benchmarks/bench_viewer.py
+	PYOPENGL_PLATFORM=egl $(PY) benchmarks/bench_connections.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist *.egg-info

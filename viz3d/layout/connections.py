@@ -130,11 +130,6 @@ def graph_connections(
     return _make(lines, 1), _make(arcs, ARC_SEGMENTS)
 
 
-def _rect_outline(x0: float, y0: float, x1: float, y1: float, z: float) -> list[tuple[np.ndarray, np.ndarray]]:
-    c = [np.array(p) for p in ((x0, y0, z), (x1, y0, z), (x1, y1, z), (x0, y1, z))]
-    return [(c[i], c[(i + 1) % 4]) for i in range(4)]
-
-
 def region_rect(slab: SlabLayout, channel: int, box: tuple[int, int, int, int], hw: tuple[int, int]) -> tuple:
     """World rectangle (x0, y0, x1, y1) of rows y0..y1, cols x0..x1 of one tile (maps are H×W)."""
     tx0, ty0, tx1, ty1 = slab.tile_rects()[channel]
@@ -150,36 +145,60 @@ def rf_connections(
     """Outlines of each earlier slab's region and lines from the unit to it (a cone).
 
     ``regions`` maps node id → :class:`viz3d.capture.receptive_field.Region`;
-    ``displays`` node id → (C, H, W) display shape and, for vector nodes,
-    whether the node's own output is a feature vector.
+    ``displays`` node id → {"shape": (C, H, W) display shape, "vector": True
+    when the node's output is a feature vector shown as cells}. At most
+    :data:`MAX_RF_TILES_PER_SLAB` tiles are outlined per slab. Vectorised:
+    a ResNet-50 cone is tens of thousands of segments.
     """
-    rows = []
-    color = KIND_COLORS["rf"]
+    color = np.array(KIND_COLORS["rf"], np.float32)
+    faded = color * np.array([1, 1, 1, 0.5], np.float32)
+    unit_rank = layout.slab(unit_node).rank
+    p0s, p1s, colors, widths, strengths = [], [], [], [], []
     for nid, region in regions.items():
         if nid == unit_node or nid not in displays:
             continue
         slab = layout.slab(nid)
-        c, h, w = displays[nid]["shape"]
-        strength = 1.0 / (1 + abs(layout.slab(unit_node).rank - slab.rank))
+        _, h, w = displays[nid]["shape"]
+        tiles = slab.tile_rects()
         if displays[nid]["vector"]:
             feats = region.features  # type: ignore[attr-defined]
-            cells = range(h * w) if feats is None else sorted(feats)
-            rects = [region_rect(slab, 0, (f // w, f // w, f % w, f % w), (h, w)) for f in cells][:256]
+            cells = np.arange(h * w) if feats is None else np.array(sorted(feats))
+            cells = cells[:256]
+            boxes = np.stack([cells // w, cells // w, cells % w, cells % w], axis=1)
+            tile = np.repeat(tiles[:1], len(cells), axis=0)
         else:
             chans = region.channels  # type: ignore[attr-defined]
-            chosen = sorted(range(c) if chans is None else chans)[:MAX_RF_TILES_PER_SLAB]
-            box = (region.y0, region.y1, region.x0, region.x1)  # type: ignore[attr-defined]
-            rects = [region_rect(slab, ch, box, (h, w)) for ch in chosen]
-        z = slab.front_z + 0.002 * slab.size[2]
-        for x0, y0, x1, y1 in rects:
-            for a, b in _rect_outline(x0, y0, x1, y1, z):
-                rows.append((a, b, (a + b) / 2, color, 1.5, strength))
-        x0, y0, x1, y1 = rects[0]
-        for corner in ((x0, y0), (x1, y0), (x1, y1), (x0, y1)):
-            b = np.array([corner[0], corner[1], z])
-            faded = (*color[:3], color[3] * 0.5)
-            rows.append((unit_point, b, (unit_point + b) / 2, faded, 1.0, strength * 0.5))
-    return _make(rows, 1)
+            chosen = np.arange(len(tiles)) if chans is None else np.array(sorted(chans))
+            chosen = chosen[:MAX_RF_TILES_PER_SLAB]
+            box = [region.y0, region.y1, region.x0, region.x1]  # type: ignore[attr-defined]
+            boxes = np.tile(np.array(box), (len(chosen), 1))
+            tile = tiles[chosen]
+        sx = (tile[:, 2] - tile[:, 0]) / w
+        sy = (tile[:, 3] - tile[:, 1]) / h
+        x0 = tile[:, 0] + boxes[:, 2] * sx
+        x1 = tile[:, 0] + (boxes[:, 3] + 1) * sx
+        y0 = tile[:, 3] - (boxes[:, 1] + 1) * sy
+        y1 = tile[:, 3] - boxes[:, 0] * sy
+        z = np.full_like(x0, slab.front_z + 0.002 * slab.size[2])
+        corners = np.stack(
+            [np.stack([x0, y0, z], 1), np.stack([x1, y0, z], 1), np.stack([x1, y1, z], 1), np.stack([x0, y1, z], 1)],
+            axis=1,
+        )  # (R, 4, 3)
+        a = corners.reshape(-1, 3)
+        b = np.roll(corners, -1, axis=1).reshape(-1, 3)
+        strength = 1.0 / (1 + abs(unit_rank - slab.rank))
+        p0s += [a, np.repeat(unit_point[None], 4, axis=0)]
+        p1s += [b, corners[0]]
+        colors += [np.tile(color, (len(a), 1)), np.tile(faded, (4, 1))]
+        widths += [np.full(len(a), 1.5), np.full(4, 1.0)]
+        strengths += [np.full(len(a), strength), np.full(4, strength * 0.5)]
+    if not p0s:
+        return _make([], 1)
+    p0, p1 = np.concatenate(p0s).astype(np.float32), np.concatenate(p1s).astype(np.float32)
+    return ConnectionSet(
+        p0, p1, (p0 + p1) / 2, np.concatenate(colors), np.concatenate(widths).astype(np.float32),
+        np.concatenate(strengths).astype(np.float32),
+    )  # fmt: skip
 
 
 def weight_connections(
