@@ -69,7 +69,7 @@ def bench_frames() -> None:
             renderer.set_connections("weights", [links])
             repeats = 3 if (n >= 1_000_000 and budget > n) else 7
             ms = 1e3 * median_time(frame, repeats, warmup=1)
-            drawn, total = renderer.thinned
+            drawn = renderer.thinned[0]
             row(f"{n:>9,} connections, {label} ({drawn:,} drawn)", f"{ms:.1f} ms  ({ms / base:.2f}x the bare scene)")
     renderer.delete()
     fbo.delete()
