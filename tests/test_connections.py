@@ -141,3 +141,23 @@ def test_line_and_arc_pixels_where_the_geometry_says(gl: Any) -> None:
     green = np.flatnonzero((image[:, int(ax), 1] > 200) & (image[:, int(ax), 0] < 60))
     assert len(green) >= 2 and abs(green.mean() - ay) < 1.5
     assert image[int(my) + 20, int(mx), 0] < 60  # nothing red away from the line
+
+
+def test_linear_units_trace_their_strongest_contributions() -> None:
+    lin = nn.Linear(16, 2)
+    with torch.no_grad():
+        lin.weight.zero_()
+        lin.weight[1, 5] = 2.0  # feature 5 = channel 1, y 0, x 1 of the (4, 2, 2) map
+        lin.weight[1, 12] = -3.0  # channel 3, y 0, x 0
+    model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.Flatten(), lin)
+    trace = capture(model, torch.rand(1, 1, 2, 2) + 1.0)
+    layout = layout_trace(trace)
+    from viz3d.capture.receptive_field import Region as R
+    from viz3d.capture.receptive_field import region_field, top_contributions
+
+    top = top_contributions(trace, 3, 1, k=2)
+    assert sorted(i for i, _ in top) == [5, 12]
+    regions = region_field(trace, 2, R(features=frozenset({5, 12})))
+    assert regions[1].channels == frozenset({1, 3})
+    sets = unit_connections(trace, layout, 3, 0, 0, 1, kinds=("rf",))
+    assert len(sets["rf"][0]) > 0

@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import numpy as np
+import torch
 
-from viz3d.capture.receptive_field import receptive_field
+from viz3d.capture.receptive_field import Region, receptive_field, region_field, top_contributions, unit_region
 from viz3d.capture.trace import Trace
 from viz3d.capture.weights import top_weight_links
 from viz3d.errors import Viz3dError
@@ -19,6 +20,7 @@ from viz3d.layout.slabs import Layout
 
 CONNECTION_KINDS = ("graph", "rf", "weights")
 TOP_K_WEIGHTS = 16
+TOP_K_CONTRIBUTIONS = 16
 
 
 def unit_point(trace: Trace, layout: Layout, node_id: int, channel: int, y: int, x: int) -> np.ndarray:
@@ -58,7 +60,14 @@ def unit_connections(
     out: dict[str, list[ConnectionSet]] = {}
     kinds = set(kinds)
     if "rf" in kinds:
-        regions = receptive_field(trace, node_id, channel, y, x)
+        if isinstance(node.module, torch.nn.Linear) and node.inputs:
+            # A linear unit reads everything: show where its strongest contributions come from.
+            top = top_contributions(trace, node_id, y * w + x, TOP_K_CONTRIBUTIONS)
+            start = Region(features=frozenset(i for i, _ in top))
+            regions = region_field(trace, node.inputs[0], start)
+            regions[node_id] = unit_region(node, channel, y, x)
+        else:
+            regions = receptive_field(trace, node_id, channel, y, x)
         out["rf"] = [rf_connections(layout, regions, node_id, point, _displays(trace))]
     if "weights" in kinds and node.inputs:
         output = channel if len(node.shape) == 4 else y * w + x

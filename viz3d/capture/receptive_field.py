@@ -137,14 +137,19 @@ def receptive_field(trace: Trace, node_id: int, channel: int, y: int, x: int) ->
 
     The selected node itself is included with the unit's own region.
     """
-    regions: dict[int, Region] = {node_id: unit_region(trace.nodes[node_id], channel, y, x)}
+    return region_field(trace, node_id, unit_region(trace.nodes[node_id], channel, y, x))
+
+
+def region_field(trace: Trace, node_id: int, region: Region) -> dict[int, Region]:
+    """Like :func:`receptive_field`, starting from a whole region of ``node_id``'s output."""
+    regions: dict[int, Region] = {node_id: region}
     for nid in range(node_id, -1, -1):  # node order is topological
-        region = regions.get(nid)
-        if region is None:
+        current = regions.get(nid)
+        if current is None:
             continue
         node = trace.nodes[nid]
         for pos, parent in enumerate(node.inputs):
-            back = _backward(trace, node, region, pos)
+            back = _backward(trace, node, current, pos)
             if back is not None:
                 regions[parent] = regions[parent].union(back) if parent in regions else back
     return regions
