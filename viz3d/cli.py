@@ -77,6 +77,15 @@ def _build_parser() -> argparse.ArgumentParser:
     render.add_argument("--size", type=parse_size, default=(1920, 1080))
     render.add_argument("--ssaa", type=int, default=2, choices=[1, 2, 3, 4], help="supersampling factor")
     _add_view_options(render)
+    inspect = sub.add_parser("inspect", help="per-layer statistics and health flags as a table (or --json)")
+    inspect.add_argument(
+        "model", nargs="?", default="default", help="'default', 'MODULE:FUNCTION' or 'file.py:FUNCTION'"
+    )
+    inspect.add_argument("--weights", default=None, help="state dict (.safetensors, or torch.save file)")
+    inspect.add_argument("--input", default="sample", help="image file, 'sample[:K]' or 'random'")
+    inspect.add_argument("--batch", type=int, default=1, help="aggregate over N inputs (sample or random)")
+    inspect.add_argument("--group-depth", type=int, default=None)
+    inspect.add_argument("--json", action="store_true", help="machine-readable output on stdout")
     return parser
 
 
@@ -172,6 +181,40 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_inspect(args: argparse.Namespace) -> int:
+    import json
+
+    from rich.console import Console
+
+    from viz3d.capture.stats import layer_statistics
+    from viz3d.loading import apply_weights, load_batch, load_model_spec
+
+    console = Console(stderr=True)
+    model = load_model_spec(args.model)
+    if args.weights:
+        apply_weights(model, args.weights)
+    x = load_batch(args.input, model, args.batch)
+    trace = capture_with_progress(model, x, args.group_depth, console)
+    stats = layer_statistics(trace)
+    if args.json:
+        payload = {
+            "model": args.model,
+            "input": args.input,
+            "batch": int(x.shape[0]),
+            "capture": trace.method,
+            "layers": [s.to_dict() for s in stats],
+        }
+        print(json.dumps(payload, indent=1))
+        return 0
+    from viz3d.inspect_table import stats_table
+
+    out = Console() if sys.stdout.isatty() else Console(width=150)
+    out.print(stats_table(stats, title=f"{args.model} on {args.input} (batch {x.shape[0]})"))
+    flagged = sum(1 for s in stats if s.flags)
+    _say(f"{len(stats)} layers, {flagged} flagged")
+    return 0
+
+
 def cmd_render(args: argparse.Namespace) -> int:
     _render_to_png(args, args.model, args.weights)
     return 0
@@ -182,7 +225,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _build_parser()
     args = parser.parse_args(argv)
     warnings.formatwarning = _format_warning
-    handlers = {"demo": cmd_demo, "render": cmd_render}
+    handlers = {"demo": cmd_demo, "render": cmd_render, "inspect": cmd_inspect}
     try:
         return handlers[args.command](args)
     except Viz3dError as exc:

@@ -171,3 +171,19 @@ def load_input(spec: str, model: nn.Module, seed: int = 0) -> torch.Tensor:
         img = img.resize((int(shape[3]), int(shape[2])), Image.Resampling.BILINEAR)
     arr = np.asarray(img, dtype=np.float32) / 255.0
     return torch.from_numpy(arr.transpose(2, 0, 1).copy())[None]
+
+
+def load_batch(spec: str, model: nn.Module, batch: int, seed: int = 0) -> torch.Tensor:
+    """``batch`` inputs: ``random`` (seeded), ``sample`` (one of each class in turn), or one image (batch 1)."""
+    if batch < 1:
+        raise Viz3dError(f"--batch must be at least 1, got {batch}")
+    if batch == 1:
+        return load_input(spec, model, seed)
+    if spec == "random":
+        one = load_input("random", model, seed)
+        g = torch.Generator().manual_seed(seed)
+        return torch.rand((batch, *one.shape[1:]), generator=g)
+    if spec.startswith("sample"):
+        start = int(spec.split(":", 1)[1]) if ":" in spec else 0
+        return torch.cat([load_input(f"sample:{start + k}", model) for k in range(batch)])
+    raise Viz3dError("--batch above 1 needs --input sample or --input random (one image is one input)")

@@ -1,0 +1,173 @@
+"""Per-layer statistics and health flags, reduced where the tensors live (torch only).
+
+Activations are taken over the whole captured batch (capture a batch of N
+inputs to aggregate), weights from the producing module. Flags:
+
+- **dead** channels: zero for every input in the batch;
+- **saturated** channels: at least 90 % of values within 1 % (of the layer's
+  range) of the layer's maximum, or of its negative minimum (sigmoid, tanh,
+  hard clamps stuck at a bound);
+- **scale**: a layer whose activation (or weight) standard deviation differs
+  from the median of its neighbours' (two on each side) by more than
+  ``scale_factor`` — a sign of
+  vanishing or exploding signal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+
+from viz3d.capture.trace import Node, Trace
+
+HIST_BINS = 32
+SATURATION_SHARE = 0.9
+SATURATION_BAND = 0.01
+SCALE_FACTOR = 10.0
+
+
+@dataclass
+class Histogram:
+    """Counts of values in equal-width bins between ``edges[0]`` and ``edges[-1]`` (last bin closed)."""
+
+    counts: list[int]
+    edges: list[float]
+
+
+@dataclass
+class LayerStats:
+    """Statistics of one node, JSON-ready (see :func:`layer_statistics`)."""
+
+    id: int
+    name: str
+    op: str
+    kind: str
+    shape: list[int]
+    params: int
+    samples: int
+    act_mean: float | None = None
+    act_std: float | None = None
+    act_min: float | None = None
+    act_max: float | None = None
+    dead_fraction: float = 0.0
+    dead_channels: list[int] = field(default_factory=list)
+    saturated_channels: list[int] = field(default_factory=list)
+    weight_mean: float | None = None
+    weight_std: float | None = None
+    act_hist: Histogram | None = None
+    weight_hist: Histogram | None = None
+    flags: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def histogram(values: torch.Tensor, bins: int = HIST_BINS) -> Histogram:
+    """Equal-width histogram of the finite values, computed on the tensor's device.
+
+    Binning matches ``numpy.histogram(values, bins=edges)``: bin i holds
+    ``edges[i] <= v < edges[i+1]``, the last bin also ``v == edges[-1]``.
+    """
+    v = values.detach().reshape(-1)
+    v = v[torch.isfinite(v)].double()
+    if v.numel() == 0:
+        return Histogram([0] * bins, [0.0] * (bins + 1))
+    lo, hi = float(v.min()), float(v.max())
+    if hi == lo:
+        hi = lo + 1.0 if lo == 0 else lo + abs(lo) * 1e-6
+    edges = torch.linspace(lo, hi, bins + 1, dtype=torch.float64, device=v.device)
+    index = torch.bucketize(v, edges[1:-1], right=True)
+    counts = torch.bincount(index, minlength=bins)
+    return Histogram([int(c) for c in counts.cpu()], [float(e) for e in edges.cpu()])
+
+
+def _channels_first(t: torch.Tensor) -> torch.Tensor:
+    """(N, C, ...) → (C, N·...) so per-channel reductions are one call."""
+    t = t.detach().float()
+    if t.dim() == 1:
+        t = t[None]
+    return t.transpose(0, 1).reshape(t.shape[1], -1)
+
+
+def _activation_stats(node: Node, stats: LayerStats, bins: int) -> None:
+    t = node.tensor
+    if t is None or not t.dtype.is_floating_point or t.dim() < 2:
+        return
+    finite = t[torch.isfinite(t)].float()
+    if finite.numel() == 0:
+        return
+    stats.act_mean, stats.act_std = float(finite.mean()), float(finite.std()) if finite.numel() > 1 else 0.0
+    stats.act_min, stats.act_max = float(finite.min()), float(finite.max())
+    stats.act_hist = histogram(t, bins)
+    per = _channels_first(torch.nan_to_num(t, nan=0.0))
+    dead = (per == 0).all(dim=1)
+    stats.dead_channels = [int(i) for i in torch.nonzero(dead).flatten().cpu()]
+    stats.dead_fraction = float(dead.float().mean())
+    span = stats.act_max - stats.act_min
+    if span > 0:
+        band = SATURATION_BAND * span
+        top = (per >= stats.act_max - band).float().mean(dim=1) >= SATURATION_SHARE
+        bottom = torch.zeros_like(top)
+        if stats.act_min < 0:
+            bottom = (per <= stats.act_min + band).float().mean(dim=1) >= SATURATION_SHARE
+        saturated = (top | bottom) & ~dead
+        stats.saturated_channels = [int(i) for i in torch.nonzero(saturated).flatten().cpu()]
+
+
+def _weight_stats(node: Node, stats: LayerStats, bins: int) -> None:
+    weight = getattr(node.module, "weight", None) if node.module is not None else None
+    if not isinstance(weight, torch.Tensor) or weight.dim() < 2:
+        return  # norms' 1-D scales are not "weights" in the sense of this report
+    w = weight.detach().float()
+    stats.weight_mean, stats.weight_std = float(w.mean()), float(w.std())
+    stats.weight_hist = histogram(w, bins)
+
+
+def _scale_flags(values: list[float | None], factor: float) -> list[float | None]:
+    """Ratio of each value to the median of its neighbours, where that is outside [1/factor, factor].
+
+    Neighbours are the two nearest layers with a value on each side, so one
+    outlier does not also flag the layers next to it.
+    """
+    present = [(i, v) for i, v in enumerate(values) if v is not None and v > 0]
+    out: list[float | None] = [None] * len(values)
+    for k, (i, v) in enumerate(present):
+        neighbours = [present[j][1] for j in (k - 2, k - 1, k + 1, k + 2) if 0 <= j < len(present)]
+        if not neighbours:
+            continue
+        ratio = v / float(np.median(neighbours))
+        if ratio > factor or ratio < 1 / factor:
+            out[i] = ratio
+    return out
+
+
+def layer_statistics(trace: Trace, bins: int = HIST_BINS, scale_factor: float = SCALE_FACTOR) -> list[LayerStats]:
+    """Statistics and flags of every node with a tensor, in execution order."""
+    out = []
+    for node in trace.nodes:
+        if node.tensor is None:
+            continue
+        stats = LayerStats(
+            id=node.id,
+            name=node.name,
+            op=node.op,
+            kind=node.kind,
+            shape=list(node.shape),
+            params=node.params,
+            samples=int(node.tensor.shape[0]) if node.tensor.dim() > 0 else 1,
+        )
+        _activation_stats(node, stats, bins)
+        _weight_stats(node, stats, bins)
+        if stats.dead_channels:
+            stats.flags.append(f"dead channels: {len(stats.dead_channels)}")
+        if stats.saturated_channels:
+            stats.flags.append(f"saturated channels: {len(stats.saturated_channels)}")
+        out.append(stats)
+    for name, attr in (("activation", "act_std"), ("weight", "weight_std")):
+        ratios = _scale_flags([getattr(s, attr) for s in out], scale_factor)
+        for s, r in zip(out, ratios, strict=True):
+            if r is not None:
+                s.flags.append(f"{name} scale x{r:.3g} vs neighbours")
+    return out
