@@ -80,6 +80,8 @@ def test_scale_outliers_against_neighbours() -> None:
     stats = layer_statistics(capture(model, torch.randn(2, 2, 6, 6)))
     flagged = [s.name for s in stats if any("weight scale" in f for f in s.flags)]
     assert flagged == ["2"]
+    jumps = [s.name for s in stats if any("activation scale" in f for f in s.flags)]
+    assert jumps == ["2"]  # the signal explodes there and stays large: flagged once
 
 
 def test_inspect_json_schema(capsys: pytest.CaptureFixture[str]) -> None:

@@ -7,9 +7,9 @@ inputs to aggregate), weights from the producing module. Flags:
 - **saturated** channels: at least 90 % of values within 1 % (of the layer's
   range) of the layer's maximum, or of its negative minimum (sigmoid, tanh,
   hard clamps stuck at a bound);
-- **scale**: a layer whose activation (or weight) standard deviation differs
-  from the median of its neighbours' (two on each side) by more than
-  ``scale_factor`` — a sign of
+- **scale**: a layer whose activation standard deviation differs from the
+  layer before it, or whose weight standard deviation differs from every
+  nearby parameterised layer, by more than ``scale_factor`` — a sign of
   vanishing or exploding signal.
 """
 
@@ -125,19 +125,22 @@ def _weight_stats(node: Node, stats: LayerStats, bins: int) -> None:
     stats.weight_hist = histogram(w, bins)
 
 
-def _scale_flags(values: list[float | None], factor: float) -> list[float | None]:
-    """Ratio of each value to the median of its neighbours, where that is outside [1/factor, factor].
+def _scale_flags(values: list[float | None], factor: float, upstream: bool) -> list[float | None]:
+    """Scale ratios outside [1/factor, factor], None elsewhere.
 
-    Neighbours are the two nearest layers with a value on each side, so one
-    outlier does not also flag the layers next to it.
+    ``upstream``: each value against the previous one (activations: a jump
+    that persists downstream is flagged once, where it starts). Otherwise
+    against the closest (in log scale) of up to two neighbours on each side
+    (weights: one odd layer among normal ones).
     """
     present = [(i, v) for i, v in enumerate(values) if v is not None and v > 0]
     out: list[float | None] = [None] * len(values)
     for k, (i, v) in enumerate(present):
-        neighbours = [present[j][1] for j in (k - 2, k - 1, k + 1, k + 2) if 0 <= j < len(present)]
+        window = (k - 1,) if upstream else (k - 2, k - 1, k + 1, k + 2)
+        neighbours = [present[j][1] for j in window if 0 <= j < len(present)]
         if not neighbours:
             continue
-        ratio = v / float(np.median(neighbours))
+        ratio = min((v / n for n in neighbours), key=lambda r: abs(np.log(r)))
         if ratio > factor or ratio < 1 / factor:
             out[i] = ratio
     return out
@@ -165,9 +168,10 @@ def layer_statistics(trace: Trace, bins: int = HIST_BINS, scale_factor: float = 
         if stats.saturated_channels:
             stats.flags.append(f"saturated channels: {len(stats.saturated_channels)}")
         out.append(stats)
-    for name, attr in (("activation", "act_std"), ("weight", "weight_std")):
-        ratios = _scale_flags([getattr(s, attr) for s in out], scale_factor)
+    for name, attr, upstream in (("activation", "act_std", True), ("weight", "weight_std", False)):
+        ratios = _scale_flags([getattr(s, attr) for s in out], scale_factor, upstream)
+        where = "the layer before" if upstream else "its neighbours"
         for s, r in zip(out, ratios, strict=True):
             if r is not None:
-                s.flags.append(f"{name} scale x{r:.3g} vs neighbours")
+                s.flags.append(f"{name} scale x{r:.3g} vs {where}")
     return out
