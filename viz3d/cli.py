@@ -86,6 +86,15 @@ def _build_parser() -> argparse.ArgumentParser:
     inspect.add_argument("--batch", type=int, default=1, help="aggregate over N inputs (sample or random)")
     inspect.add_argument("--group-depth", type=int, default=None)
     inspect.add_argument("--json", action="store_true", help="machine-readable output on stdout")
+    graph = sub.add_parser("graph", help="the dataflow graph as a 2D diagram (.svg, .png or .pdf)")
+    graph.add_argument("model", nargs="?", default="default", help="'default', 'MODULE:FUNCTION' or 'file.py:FN'")
+    graph.add_argument("--out", default="arch.svg", help="output file: .svg, .png or .pdf")
+    graph.add_argument("--weights", default=None, help="state dict (.safetensors, or torch.save file)")
+    graph.add_argument("--input", default="sample", help="image file, 'sample[:K]' or 'random'")
+    graph.add_argument("--group-depth", type=int, default=None, help="fold modules below this depth")
+    graph.add_argument(
+        "--max-nodes", type=int, default=120, help="fold deeper modules until the diagram has at most this many"
+    )
     return parser
 
 
@@ -215,6 +224,33 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_graph(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from viz3d.capture import capture
+    from viz3d.graph import FORMATS, export_graph
+
+    if Path(args.out).suffix.lower().lstrip(".") not in FORMATS:
+        raise Viz3dError(f"cannot write {args.out}: use a .svg, .png or .pdf file name")
+    console = Console(stderr=True)
+    model, x = _load(args.model, args.weights, args.input)
+    trace = capture_with_progress(model, x, args.group_depth, console)
+    if args.group_depth is None and len(trace) > args.max_nodes:
+        # Too big to read: fold modules, deepest grouping first, until it fits.
+        for depth in (3, 2, 1):
+            folded = capture(model, x, group_depth=depth)
+            if len(folded) <= args.max_nodes or depth == 1:
+                _say(
+                    f"{len(trace)} units: folded to group depth {depth} ({len(folded)} units; --group-depth to choose)"
+                )
+                trace = folded
+                break
+    graph = export_graph(trace, args.out, title=f"{args.model} ({trace.method} capture)")
+    folded_runs = sum(1 for n in graph.nodes if n.count > 1)
+    _say(f"wrote {args.out}: {len(graph.nodes)} nodes ({folded_runs} folded runs), {len(graph.edges)} edges")
+    return 0
+
+
 def cmd_render(args: argparse.Namespace) -> int:
     _render_to_png(args, args.model, args.weights)
     return 0
@@ -225,7 +261,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _build_parser()
     args = parser.parse_args(argv)
     warnings.formatwarning = _format_warning
-    handlers = {"demo": cmd_demo, "render": cmd_render, "inspect": cmd_inspect}
+    handlers = {"demo": cmd_demo, "render": cmd_render, "inspect": cmd_inspect, "graph": cmd_graph}
     try:
         return handlers[args.command](args)
     except Viz3dError as exc:
