@@ -5,6 +5,7 @@
 #include "activation.glsl"
 
 uniform sampler2D u_lut;
+uniform int u_rgb;            // 1: tile c is a colour image from channels 3c, 3c+1, 3c+2
 uniform vec3 u_base_color;    // slab colour between tiles
 in vec2 v_face;
 out vec4 frag_color;
@@ -16,7 +17,22 @@ void main() {
         frag_color = vec4(u_base_color, 1.0);
         return;
     }
-    vec3 rgb = colormap(u_lut, activation_at(c, uv), range_of(c));
+    vec3 rgb;
+    if (u_rgb == 1) {
+        // Each component normalized by the tile's range (the same for its three channels).
+        vec2 range = range_of(3 * c);
+        float span = range.y - range.x;
+        for (int k = 0; k < 3; ++k) {
+            float v = activation_at(3 * c + k, uv);
+            if (isnan(v) || isinf(v)) {
+                rgb = NAN_COLOR;
+                break;
+            }
+            rgb[k] = span > 0.0 ? clamp((v - range.x) / span, 0.0, 1.0) : 0.0;
+        }
+    } else {
+        rgb = colormap(u_lut, activation_at(c, uv), range_of(c));
+    }
     // A one-pixel dark outline keeps neighbouring tiles apart once the gap is
     // under a pixel. At grazing angles a pixel spans much of a tile, so the
     // outline is capped at a few percent of the tile, and dropped for tiny tiles.

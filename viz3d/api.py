@@ -67,6 +67,7 @@ def render(
     connections: tuple[str, ...] | None = None,
     select: str | tuple[int, int, int, int] | None = None,
     connection_budget: int | None = None,
+    show: str = "activations",
 ) -> np.ndarray:
     """Render a network's activations offscreen.
 
@@ -91,6 +92,8 @@ def render(
         (node id, channel, y, x) tuple; it is also outlined.
     connection_budget
         Most curve segments drawn (strongest first); None for the default.
+    show
+        ``"activations"`` or ``"weights"`` (conv filters and weight matrices).
 
     Returns
     -------
@@ -109,6 +112,12 @@ def render(
     from viz3d.render.scene_renderer import SceneRenderer
 
     trace = _trace_of(model, x, group_depth, batch_index)
+    if show == "weights":
+        from viz3d.capture.weights import weights_trace
+
+        trace = weights_trace(trace)
+    elif show != "activations":
+        raise Viz3dError(f"unknown view {show!r}: use 'activations' or 'weights'")
     layout = layout_trace(trace)
     cam = camera_for(layout, camera, size)
     kinds = set(connections if connections is not None else (("graph",) if edges else ()))

@@ -56,6 +56,7 @@ def _add_view_options(p: argparse.ArgumentParser) -> None:
         help="comma-separated kinds to draw: graph, rf (receptive field), weights; '' for none",
     )
     p.add_argument("--select", default=None, help="unit for rf/weights: LAYER:CHANNEL[:Y:X], e.g. conv3:5:2:4")
+    p.add_argument("--show", default="activations", choices=["activations", "weights"], help="what the slabs show")
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -129,6 +130,7 @@ def _render_to_png(args: argparse.Namespace, model_spec: str, weights: str | Non
             ssaa=getattr(args, "ssaa", 2),
             connections=_kinds(args.connections),
             select=args.select,
+            show=args.show,
         )
         out = save_png(image, args.out)
     _say(
@@ -185,6 +187,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         title="viz3d demo",
         camera=args.camera,
     )
+    if args.show == "weights":
+        window.action_toggle_weights_view()
     _say("drag: rotate, scroll: zoom, Tab: fly mode, PageDown: next layer, H: all keys")
     window.run()
     return 0

@@ -54,13 +54,29 @@ def help_panel(rows: list[tuple[str, str]], title: str = "viz3d keys", size: int
 
 
 def inset_panel(
-    values: np.ndarray, lo: float, hi: float, colormap: str, title: str, side: int = 256, size: int = 13
+    values: np.ndarray,
+    lo: float,
+    hi: float,
+    colormap: str,
+    title: str,
+    side: int = 256,
+    size: int = 13,
+    rgb: bool = False,
 ) -> np.ndarray:
-    """One feature map enlarged (nearest neighbour), with a colorbar and its value range."""
-    h, w = values.shape
+    """One feature map (or filter) enlarged, nearest neighbour, with a colorbar and its value range.
+
+    ``values`` is (H, W), or (3, H, W) with ``rgb`` (a colour filter: each
+    component mapped from [lo, hi] to [0, 1]). Maps of at most 7×7 print
+    their values in the cells.
+    """
+    h, w = values.shape[-2:]
     scale = max(1, side // max(h, w))
-    rgb = apply_colormap(values, lo, hi, colormap)
-    big = np.repeat(np.repeat(rgb, scale, axis=0), scale, axis=1)
+    if rgb:
+        span = hi - lo if hi > lo else 1.0
+        colour = (np.clip((np.moveaxis(values, 0, -1) - lo) / span, 0, 1) * 255).round().astype(np.uint8)
+    else:
+        colour = apply_colormap(values, lo, hi, colormap)
+    big = np.repeat(np.repeat(colour, scale, axis=0), scale, axis=1)
     bar_w, pad = 14, 10
     f = font(size)
     labels = [f"{hi:.4g}", f"{(lo + hi) / 2:.4g}", f"{lo:.4g}"]
@@ -72,9 +88,20 @@ def inset_panel(
     draw.text((pad, pad - 2), title, font=f, fill=TEXT)
     top = pad + size + 6
     img.paste(Image.fromarray(big).convert("RGBA"), (pad, top))
-    ramp = np.linspace(hi, lo, big.shape[0])
-    bar = apply_colormap(ramp, lo, hi, colormap)[:, None, :].repeat(bar_w, axis=1)
+    if h * w <= 49 and not rgb:
+        cell = font(max(9, min(14, scale // 4)))
+        for y in range(h):
+            for x in range(w):
+                r, g, b = (int(v) for v in colour[y, x])
+                ink = (0, 0, 0, 255) if 0.299 * r + 0.587 * g + 0.114 * b > 140 else (255, 255, 255, 255)
+                centre = (pad + (x + 0.5) * scale, top + (y + 0.5) * scale)
+                draw.text(centre, f"{values[y, x]:.2g}", font=cell, fill=ink, anchor="mm")
     bx = pad * 2 + big.shape[1]
+    if rgb:
+        ramp = np.linspace(1.0, 0.0, big.shape[0])[:, None, None] * np.ones((1, bar_w, 3)) * 255
+        bar = ramp.round().astype(np.uint8)
+    else:
+        bar = apply_colormap(np.linspace(hi, lo, big.shape[0]), lo, hi, colormap)[:, None, :].repeat(bar_w, axis=1)
     img.paste(Image.fromarray(np.ascontiguousarray(bar)).convert("RGBA"), (bx, top))
     for text, y in zip(labels, (top, top + big.shape[0] // 2 - size // 2, top + big.shape[0] - size), strict=True):
         draw.text((bx + bar_w + 6, y), text, font=f, fill=DIM)

@@ -88,6 +88,8 @@ class ViewerWindow:
         clock: Callable[[], float] = time.perf_counter,
     ) -> None:
         self.trace = trace
+        self.activation_trace = trace  # what was captured; self.trace is what is shown
+        self.showing = "activations"
         self.model = model
         self.inputs = list(inputs)
         self.input_index = 0
@@ -194,7 +196,7 @@ class ViewerWindow:
         rate = f"{fps:.0f} fps" if fps else "idle"
         lines = [
             f"{rate} | {self.camera.mode} | {self.renderer.colormap} | "
-            f"{self.renderer.normalization} normalization | {self.layout_mode} mode | H: help"
+            f"{self.renderer.normalization} normalization | {self.layout_mode} mode | {self.showing} | H: help"
         ]
         if self.renderer.cut_z != float("inf"):
             lines[0] += " | layers in front hidden (Home: all)"
@@ -313,8 +315,12 @@ class ViewerWindow:
         text = f"{node.name} ({node.op}) {'x'.join(map(str, node.shape)) or '-'}"
         if hit.channel is None or node.display is None:
             return text
-        value = float(node.display[hit.channel, hit.y, hit.x])
         layer = self.renderer.layer_for(hit.node_id)
+        if node.display_rgb:
+            rgb = node.display[3 * hit.channel : 3 * hit.channel + 3, hit.y, hit.x].tolist()
+            text += f" | filter {hit.channel} (y {hit.y}, x {hit.x}) = RGB " + ", ".join(f"{v:.3g}" for v in rgb)
+            return text
+        value = float(node.display[hit.channel, hit.y, hit.x])
         text += f" | channel {hit.channel} (y {hit.y}, x {hit.x}) = {value:.4g}"
         if layer is not None:
             s = layer.stats
@@ -356,10 +362,20 @@ class ViewerWindow:
         from viz3d.scene.normalization import global_range
 
         g = global_range([la.stats for la in self.renderer.layers])
-        lo, hi = value_range(self.renderer.normalization, layer.stats, g, self.renderer.colormap in DIVERGING)
-        values = node.display[c].detach().float().cpu().numpy()
-        title = f"{node.name} channel {c}  {values.shape[0]}x{values.shape[1]}"
-        img = inset_panel(values, float(lo[c]), float(hi[c]), self.renderer.colormap, title)
+        colormap = node.display_colormap or self.renderer.colormap
+        mode = node.display_norm or self.renderer.normalization
+        symmetric = colormap in DIVERGING or mode == "symmetric"
+        lo, hi = value_range("layer" if mode == "symmetric" else mode, layer.stats, g, symmetric)
+        if node.display_rgb:
+            values = node.display[3 * c : 3 * c + 3].detach().float().cpu().numpy()
+            lo_c, hi_c = float(lo[3 * c : 3 * c + 3].min()), float(hi[3 * c : 3 * c + 3].max())
+            title = f"{node.name} filter {c}  {values.shape[1]}x{values.shape[2]} RGB"
+            img = inset_panel(values, lo_c, hi_c, colormap, title, rgb=True)
+        else:
+            values = node.display[c].detach().float().cpu().numpy()
+            what = "kernel" if node.grid_cols else "channel"
+            title = f"{node.name} {what} {c}  {values.shape[0]}x{values.shape[1]}"
+            img = inset_panel(values, float(lo[c]), float(hi[c]), colormap, title)
         if self._overlay is None:
             from viz3d.render.overlay import Overlay
 
@@ -431,6 +447,9 @@ class ViewerWindow:
         modifiers = {getattr(m, "name", str(m)) for m in (event.modifiers or ())}
         if name == "Q" and self.camera.mode == "orbit":
             self.canvas.close()
+            return
+        if name == "W" and self.camera.mode == "orbit":
+            self.action_toggle_weights_view()
             return
         held = keymap.held_actions()
         if name in held:
@@ -543,26 +562,40 @@ class ViewerWindow:
         from viz3d.capture import capture
 
         assert self.model is not None
-        trace = capture(self.model, self.inputs[self.input_index], group_depth=group_depth)
+        self.activation_trace = capture(self.model, self.inputs[self.input_index], group_depth=group_depth)
+        self._show(keep_view)
+
+    def _show(self, keep_view: bool) -> None:
+        """Show the activation trace, or its weights in the weights view."""
+        from viz3d.capture.weights import weights_trace
+
+        trace = weights_trace(self.activation_trace) if self.showing == "weights" else self.activation_trace
         self.canvas.set_current()
-        if keep_view and [n.name for n in trace.nodes] == [n.name for n in self.trace.nodes]:
+        same = [n.name for n in trace.nodes] == [n.name for n in self.trace.nodes]
+        if keep_view and same and self.showing == "activations":
             # Same network: only the activations change, so upload in place.
             self.renderer.update_activations(trace)
             self.trace = trace
-        else:
+        elif not (same and self.showing == "weights" and keep_view):
             old = self.renderer
             self.trace = trace
             self.layout = layout_trace(trace, self.layout_mode)  # type: ignore[arg-type]
             self.renderer = SceneRenderer(
                 trace, self.layout, colormap=old.colormap, normalization=old.normalization, labels=old.show_labels
             )
+            self.renderer.connection_kinds = set(old.connection_kinds)
             old.delete()
             self.selection = None
             if not keep_view:
                 self.camera = self.home_camera()
         self._refresh_selection()
-        self.hover_text = ""
+        self.hover, self.hover_text = None, ""
         self.canvas.update()
+
+    def action_toggle_weights_view(self) -> None:
+        self.showing = "weights" if self.showing == "activations" else "activations"
+        self._show(keep_view=False)
+        self.say(f"{self.showing} view" + (": conv filters and weight matrices" if self.showing == "weights" else ""))
 
     def screenshot(self, scale: int = 1) -> Path:
         """Save the 3D view (without panels) as a PNG at ``scale`` × the window size."""

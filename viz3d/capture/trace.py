@@ -7,7 +7,7 @@ the device they were computed on.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import torch
@@ -42,6 +42,16 @@ class Node:
     spec: SpatialOp = field(default_factory=SpatialOp)
     inputs: tuple[int, ...] = ()  # parent node ids in argument order
     module: nn.Module | None = None  # the module that produced the output, if any
+    # How to show ``display`` when it is not an ordinary activation (weights mode):
+    display_rgb: bool = False  # consecutive channel triples are one colour tile
+    display_colormap: str | None = None  # overrides the view's colormap
+    display_norm: str | None = None  # "layer", "channel" or "symmetric" (centred on zero)
+    grid_cols: int | None = None  # tiles per row (an out x in grid of kernels)
+
+    @property
+    def tiles(self) -> int:
+        """Number of tiles shown: channels, or channel triples for colour tiles."""
+        return self.channels // 3 if self.display_rgb else self.channels
 
     @property
     def channels(self) -> int:
@@ -103,6 +113,10 @@ class Trace:
     def map_count(self) -> int:
         """Number of feature maps shown (tiles)."""
         return sum(n.channels for n in self.nodes if n.display is not None)
+
+    def with_nodes(self, nodes: list[Node]) -> Trace:
+        """The same graph with other node contents (e.g. weights instead of activations)."""
+        return replace(self, nodes=nodes)
 
     def summary(self) -> str:
         """A short human-readable table of the nodes."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 from torch import nn
@@ -52,3 +52,51 @@ def mean_abs_activation(trace: Trace) -> dict[int, float]:
         if node.display is not None:
             out[node.id] = float(node.display.detach().float().abs().nan_to_num(0.0).mean())
     return out
+
+
+def weights_trace(trace: Trace, shared_normalization: bool = False) -> Trace:
+    """The same network with each conv and linear layer showing its weights.
+
+    - a conv reading 3 channels (the first layer): one colour image per filter,
+      normalized per filter (or over the layer with ``shared_normalization``);
+    - other convs: an out×in grid of grayscale kernels, one range for the
+      layer, centred on zero (mid grey = 0);
+    - linear layers: the weight matrix (out rows × in columns) in a diverging
+      colormap centred on zero.
+
+    Layers without weights become plain boxes. Weights stay on their device.
+    """
+    nodes = []
+    for node in trace.nodes:
+        w = getattr(node.module, "weight", None) if node.module is not None else None
+        new = replace(node, display=None, display_note="no weights")
+        if isinstance(node.module, nn.Conv2d) and isinstance(w, torch.Tensor):
+            o, i, kh, kw = w.shape
+            data = w.detach().float()
+            if i == 3:
+                new = replace(
+                    node,
+                    display=data.reshape(o * 3, kh, kw),
+                    display_rgb=True,
+                    display_norm="layer" if shared_normalization else "channel",
+                    display_note=f"{o} filters {kh}x{kw}, RGB",
+                )
+            else:
+                new = replace(
+                    node,
+                    display=data.reshape(o * i, kh, kw),
+                    grid_cols=i,
+                    display_colormap="gray",
+                    display_norm="symmetric",
+                    display_note=f"{o}x{i} kernels {kh}x{kw}",
+                )
+        elif isinstance(node.module, nn.Linear) and isinstance(w, torch.Tensor):
+            new = replace(
+                node,
+                display=w.detach().float()[None],
+                display_colormap="coolwarm",
+                display_norm="symmetric",
+                display_note=f"weight matrix {w.shape[0]}x{w.shape[1]}",
+            )
+        nodes.append(new)
+    return trace.with_nodes(nodes)

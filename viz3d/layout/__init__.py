@@ -33,6 +33,10 @@ def layout_trace(trace: object, mode: LayoutMode = "tile") -> Layout:
     shapes = []
     for node in trace.nodes:  # type: ignore[attr-defined]
         d = node.display
-        shapes.append(GENERIC if d is None else SlabShape(int(d.shape[0]), int(d.shape[1]), int(d.shape[2])))
+        if d is None:
+            shapes.append(GENERIC)
+            continue
+        tiles = int(d.shape[0]) // 3 if node.display_rgb else int(d.shape[0])
+        shapes.append(SlabShape(tiles, int(d.shape[1]), int(d.shape[2]), node.grid_cols))
     edges = [(e.src, e.dst, e.kind) for e in trace.edges]  # type: ignore[attr-defined]
     return compute_layout(shapes, edges, mode)

@@ -40,6 +40,7 @@ class SlabShape:
     channels: int
     height: int
     width: int
+    cols: int | None = None  # force this many tiles per row (e.g. an out x in kernel grid)
 
     @property
     def is_generic(self) -> bool:
@@ -179,6 +180,9 @@ def _slab_size(shape: SlabShape, mode: LayoutMode) -> tuple[float, float, float,
     if shape.is_generic:
         return GENERIC_BOX, GENERIC_BOX, GENERIC_BOX, 1, 1, 0.0, 0.0, 0.0
     rows, cols = tile_grid(shape.channels, shape.height, shape.width)
+    if shape.cols:
+        cols = min(shape.cols, shape.channels)
+        rows = math.ceil(shape.channels / cols)
     tw, th = tile_extent(shape.height, shape.width)
     if mode == "volume":
         # One map's extent across, the channels in depth.

@@ -166,9 +166,22 @@ class SceneRenderer:
             self._update_ranges()
 
     # --- GL resources -----------------------------------------------------
-    def _lut_data(self) -> np.ndarray:
-        lut = colormap_lut(self._colormap)
+    def _lut_data(self, name: str | None = None) -> np.ndarray:
+        lut = colormap_lut(name or self._colormap)
         return np.concatenate([lut, np.full((256, 1), 255, np.uint8)], axis=1)[None]
+
+    def _lut_for(self, node_id: int) -> Any:
+        """The LUT texture a layer uses: its own colormap (weights mode) or the view's."""
+        name = self.trace.nodes[node_id].display_colormap
+        if name is None:
+            return self._lut
+        if name not in self._fixed_luts:
+            from vispy import gloo
+
+            self._fixed_luts[name] = gloo.Texture2D(
+                self._lut_data(name), interpolation="nearest", internalformat="rgba8"
+            )
+        return self._fixed_luts[name]
 
     def initialize(self) -> None:
         """Create programs, buffers and textures; needs a current GL context."""
@@ -184,6 +197,7 @@ class SceneRenderer:
         limit = self._max_texture_size or gl_limits()["max_3d_texture_size"]
         quad = np.array([[0, 0], [1, 0], [0, 1], [1, 1]], np.float32)
         self._lut = gloo.Texture2D(self._lut_data(), interpolation="nearest", internalformat="rgba8")
+        self._fixed_luts: dict[str, Any] = {}
         self._face_prog = gloo.Program(load_shader("slab_face.vert"), load_shader("slab_face.frag"))
         self._face_prog["a_corner"] = quad
         self._face_prog["u_lut"] = self._lut
@@ -255,9 +269,18 @@ class SceneRenderer:
     def _update_ranges(self) -> None:
         stats = [layer.stats for layer in self.layers]
         g = global_range(stats)
-        symmetric = self._colormap in DIVERGING
         for layer in self.layers:
-            lo, hi = value_range(self._normalization, layer.stats, g, symmetric)
+            node = self.trace.nodes[layer.node_id]
+            mode = node.display_norm or self._normalization
+            colormap = node.display_colormap or self._colormap
+            symmetric = colormap in DIVERGING or mode == "symmetric"
+            layer_stats = layer.stats
+            if node.display_rgb:
+                # One range per colour tile: the min and max over its three channels.
+                lo3 = layer_stats.minimum.reshape(-1, 3).min(axis=1).repeat(3)
+                hi3 = layer_stats.maximum.reshape(-1, 3).max(axis=1).repeat(3)
+                layer_stats = ChannelStats(lo3, hi3, layer_stats.mean, layer_stats.nonfinite)
+            lo, hi = value_range("layer" if mode == "symmetric" else mode, layer_stats, g, symmetric)
             c = len(lo)
             rows = (c + RANGES_PER_ROW - 1) // RANGES_PER_ROW
             data = np.zeros((rows * min(c, RANGES_PER_ROW), 2), np.float32)
@@ -360,8 +383,13 @@ class SceneRenderer:
         out = []
         for slab in self.layout.slabs:
             node = self.trace.nodes[slab.node_id]
-            shape = "x".join(str(int(s)) for s in node.display.shape) if node.display is not None else node.op
-            out.append(f"{node.name}  {shape}")
+            if node.display is None:
+                detail = node.op
+            elif node.display_rgb or node.grid_cols or node.display_colormap:
+                detail = node.display_note  # weights: "16 filters 5x5, RGB", "32x16 kernels 3x3"
+            else:
+                detail = "x".join(str(int(s)) for s in node.display.shape)
+            out.append(f"{node.name}  {detail}")
         return out
 
     def _build_labels(self) -> None:
@@ -465,6 +493,8 @@ class SceneRenderer:
                 self._bind_slab(fp, slab)
                 self._bind_tiles(fp, slab)
                 self._bind_data(fp, layer)
+                fp["u_lut"] = self._lut_for(slab.node_id)
+                fp["u_rgb"] = int(self.trace.nodes[slab.node_id].display_rgb)
                 fp.draw("triangle_strip")
 
         if self._batches or self._edge_count:
@@ -526,6 +556,8 @@ class SceneRenderer:
             assert layer is not None
             self._bind_slab(prog, slab)
             self._bind_data(prog, layer)
+            prog["u_lut"] = self._lut_for(slab.node_id)
+            prog["u_channels"] = layer.plan.channels  # volume depth: every channel, colour tiles too
             prog["u_density"] = 10.0 / max(float(min(slab.size)), 1e-3)
             prog.draw("triangles")
         gloo.set_depth_mask(True)
@@ -592,7 +624,7 @@ class SceneRenderer:
         """Free every GL object of this renderer (its context must be current)."""
         if not self._gl_ready:
             return
-        objects = [self._lut, self._label_atlas]
+        objects = [self._lut, self._label_atlas, *self._fixed_luts.values()]
         objects += [t for layer in self.layers for t in (layer.activation, layer.ranges)]
         objects += [
             self._face_prog,

@@ -18,7 +18,8 @@ class KeyBinding:
 
 KEYMAP: tuple[KeyBinding, ...] = (
     KeyBinding(("Tab",), "toggle_mode", "switch fly / orbit camera"),
-    KeyBinding(("W",), "move_forward", "fly forward", held=True),
+    KeyBinding(("W",), "move_forward", "fly forward (orbit mode: see below)", held=True),
+    KeyBinding(("W in orbit mode",), "toggle_weights_view", "weights view: filters and weight matrices, and back"),
     KeyBinding(("S",), "move_back", "fly back", held=True),
     KeyBinding(("A",), "move_left", "fly left", held=True),
     KeyBinding(("D",), "move_right", "fly right", held=True),
