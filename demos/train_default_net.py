@@ -55,9 +55,7 @@ def main() -> None:
     # random initialisation, which BatchNorm would otherwise happily keep.
     torch.nn.init.normal_(model.conv1.weight, std=1e-3)
     first, rest = list(model.conv1.parameters()), [p for n, p in model.named_parameters() if not n.startswith("conv1.")]
-    opt = torch.optim.AdamW(
-        [{"params": first, "weight_decay": 5e-2}, {"params": rest, "weight_decay": 1e-4}], lr=3e-3
-    )
+    opt = torch.optim.AdamW([{"params": first, "weight_decay": 5e-2}, {"params": rest, "weight_decay": 1e-4}], lr=3e-3)
     steps = args.epochs * (len(xtr) // 64)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=steps)
     loss_fn = nn.CrossEntropyLoss()

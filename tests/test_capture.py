@@ -217,3 +217,11 @@ def test_progress_is_reported_to_the_end(method: str) -> None:
     assert len(calls) >= 20
     assert all(d <= t for d, t in calls) and calls[-1][0] == calls[-1][1]
     assert [d for d, _ in calls] == sorted(d for d, _ in calls)
+
+
+def test_shipped_first_layer_filters_are_smooth_patterns_not_noise() -> None:
+    """The demo should show textbook filters: neighbouring kernel weights are strongly correlated."""
+    w = default_model().conv1.weight.detach()
+    a = torch.cat([w[..., :, :-1].flatten(), w[..., :-1, :].flatten()])
+    b = torch.cat([w[..., :, 1:].flatten(), w[..., 1:, :].flatten()])
+    assert float(torch.corrcoef(torch.stack([a, b]))[0, 1]) > 0.6  # a random init gives about 0

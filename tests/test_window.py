@@ -363,3 +363,59 @@ def test_window_starts_from_a_preset_or_a_saved_view(tmp_path: Path) -> None:
     again.renderer.delete()
     with pytest.raises(Viz3dError, match="camera file not found"):
         ViewerWindow(trace, size=(320, 200), backend="egl", camera=str(tmp_path / "missing.json"))
+
+
+def test_w_in_orbit_mode_switches_to_the_weights_view_and_back(window: ViewerWindow) -> None:
+    key(window, "W")
+    assert window.showing == "weights"
+    conv1 = window.trace.node("conv1")
+    assert conv1.display_rgb and conv1.tiles == 16
+    assert torch.equal(conv1.display.reshape(16, 3, 5, 5), conv1.module.weight.detach())
+    slab = window.layout.slab(conv1.id)
+    window.fly_to(window.focus_on_slab(slab), cut_at=slab)
+    window.clock.t += 1.0  # type: ignore[attr-defined]
+    window.step(0.01)
+    pos = tuple(pixel_of(window, slab.tile_center(4)))
+    ev = window.canvas.events
+    ev.mouse_move(pos=pos, buttons=[])
+    assert "filter 4" in window.hover_text and "RGB" in window.hover_text
+    ev.mouse_press(pos=pos, button=1)
+    ev.mouse_release(pos=pos, button=1)
+    assert window.selection is not None and window.selection[:2] == (conv1.id, 4)
+    key(window, "W")
+    assert window.showing == "activations" and not window.trace.node("conv1").display_rgb
+
+
+def test_b_shows_histograms_and_flags(window: ViewerWindow) -> None:
+    key(window, "B")
+    assert window.show_stats and window.renderer._chart_count > 0
+    stats = window.statistics()
+    conv1 = window.trace.node("conv1")
+    assert sum(stats[conv1.id].act_hist.counts) == conv1.tensor.numel()
+    key(window, "B")
+    assert window.renderer._chart_count == 0
+
+
+def test_minimap_click_flies_to_the_layer(window: ViewerWindow) -> None:
+    window.canvas.set_current()
+    window.on_draw()
+    mini = window.minimap()
+    target = window.trace.node("block.conv2").id
+    gnode = next(n for n in mini.graph.nodes if target in n.members)
+    x0, y0, x1, y1 = mini._rect(gnode.id)
+    pos = (mini.position[0] + (x0 + x1) / 2, mini.position[1] + (y0 + y1) / 2)
+    assert mini.node_at(*pos) == target
+    calls: list[int] = []
+    original = window.fly_to_hit
+    window.fly_to_hit = lambda hit: calls.append(hit.node_id) or original(hit)  # type: ignore[method-assign]
+    try:
+        ev = window.canvas.events
+        ev.mouse_press(pos=pos, button=1)
+        ev.mouse_release(pos=pos, button=1)
+    finally:
+        del window.fly_to_hit
+    assert calls == [target]
+    assert window.flight is not None and window.renderer.cut_z < float("inf")
+    window.clock.t += 1.0  # type: ignore[attr-defined]
+    window.step(0.01)
+    assert window.camera_node() == target

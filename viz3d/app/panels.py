@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cache
 
 import numpy as np
@@ -37,19 +38,25 @@ def text_panel(lines: list[str], size: int = 14, pad: int = 8, min_width: int = 
     return _premultiply(img)
 
 
-def help_panel(rows: list[tuple[str, str]], title: str = "viz3d keys", size: int = 15) -> np.ndarray:
-    """Two columns, keys and what they do, under a title."""
+def help_panel(rows: list[tuple[str, str]], title: str = "viz3d keys", size: int = 15, columns: int = 2) -> np.ndarray:
+    """Keys and what they do, under a title, in ``columns`` columns of (key, description)."""
     f = font(size)
-    pad, line_h = 14, size + 7
-    key_w = max(int(f.getlength(k)) for k, _ in rows) + 24
-    width = key_w + max(int(f.getlength(d)) for _, d in rows) + 2 * pad
-    img = Image.new("RGBA", (width, (len(rows) + 1) * line_h + 2 * pad), (14, 16, 21, 225))
+    pad, line_h, gutter = 14, size + 7, 28
+    per_col = -(-len(rows) // columns)
+    cols = [rows[i * per_col : (i + 1) * per_col] for i in range(columns)]
+    key_w = [max((int(f.getlength(k)) for k, _ in c), default=0) + 18 for c in cols]
+    text_w = [max((int(f.getlength(d)) for _, d in c), default=0) for c in cols]
+    width = sum(key_w) + sum(text_w) + 2 * pad + gutter * (columns - 1)
+    img = Image.new("RGBA", (width, (per_col + 1) * line_h + 2 * pad), (14, 16, 21, 240))
     draw = ImageDraw.Draw(img)
     draw.text((pad, pad), title, font=font(size + 2), fill=TEXT)
-    for i, (keys, what) in enumerate(rows, start=1):
-        y = pad + i * line_h + 4
-        draw.text((pad, y), keys, font=f, fill=(255, 200, 120, 255))
-        draw.text((pad + key_w, y), what, font=f, fill=TEXT)
+    x = pad
+    for c, kw, tw in zip(cols, key_w, text_w, strict=True):
+        for i, (keys, what) in enumerate(c, start=1):
+            y = pad + i * line_h + 4
+            draw.text((x, y), keys, font=f, fill=(255, 200, 120, 255))
+            draw.text((x + kw, y), what, font=f, fill=TEXT)
+        x += kw + tw + gutter
     return _premultiply(img)
 
 
@@ -62,12 +69,14 @@ def inset_panel(
     side: int = 256,
     size: int = 13,
     rgb: bool = False,
+    histograms: Sequence[tuple[str, Sequence[int], tuple[float, float, float]]] = (),
 ) -> np.ndarray:
     """One feature map (or filter) enlarged, nearest neighbour, with a colorbar and its value range.
 
     ``values`` is (H, W), or (3, H, W) with ``rgb`` (a colour filter: each
     component mapped from [lo, hi] to [0, 1]). Maps of at most 7×7 print
-    their values in the cells.
+    their values in the cells. ``histograms`` (title, counts, rgb) are drawn
+    as small bar charts under the map.
     """
     h, w = values.shape[-2:]
     scale = max(1, side // max(h, w))
@@ -82,7 +91,8 @@ def inset_panel(
     labels = [f"{hi:.4g}", f"{(lo + hi) / 2:.4g}", f"{lo:.4g}"]
     label_w = max(int(f.getlength(t)) for t in labels)
     width = max(big.shape[1] + bar_w + label_w + 4 * pad, int(f.getlength(title)) + 2 * pad)
-    height = big.shape[0] + 2 * pad + size + 8
+    chart_h = 44
+    height = big.shape[0] + 2 * pad + size + 8 + len(histograms) * (chart_h + size + 8)
     img = Image.new("RGBA", (width, height), PANEL)
     draw = ImageDraw.Draw(img)
     draw.text((pad, pad - 2), title, font=f, fill=TEXT)
@@ -105,4 +115,17 @@ def inset_panel(
     img.paste(Image.fromarray(np.ascontiguousarray(bar)).convert("RGBA"), (bx, top))
     for text, y in zip(labels, (top, top + big.shape[0] // 2 - size // 2, top + big.shape[0] - size), strict=True):
         draw.text((bx + bar_w + 6, y), text, font=f, fill=DIM)
+    y = top + big.shape[0] + 8
+    for name, counts, bar_rgb in histograms:
+        draw.text((pad, y), name, font=f, fill=DIM)
+        y += size + 4
+        c = np.sqrt(np.asarray(counts, float))
+        if len(c) and c.max() > 0:
+            w_bar = (width - 2 * pad) / len(c)
+            fill = (*(int(255 * v) for v in bar_rgb), 255)
+            for i, v in enumerate(c / c.max()):
+                if v > 0:
+                    x0 = pad + i * w_bar
+                    draw.rectangle((x0, y + chart_h * (1 - v), x0 + max(1.0, w_bar - 1), y + chart_h), fill=fill)
+        y += chart_h + 4
     return _premultiply(img)

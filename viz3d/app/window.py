@@ -113,6 +113,11 @@ class ViewerWindow:
         self.hover_text = ""
         self.focus_index = -1
         self.show_help = False
+        self.show_stats = False
+        self.show_minimap = True
+        self._minimap: Any = None
+        self._minimap_trace: Trace | None = None
+        self._stats_cache: tuple[Trace, dict[int, Any]] | None = None
         self.message = ""
         self.message_until = 0.0
         self._press: tuple[np.ndarray, int] | None = None
@@ -219,12 +224,43 @@ class ViewerWindow:
         if lines != self._hud_key:
             self._overlay.set("hud", text_panel(list(lines)), (10, 10))
             self._hud_key = lines
+        self._update_minimap()
         if self.show_help and "help" not in self._overlay:
             img = help_panel(keymap.help_lines())
             w, h = self.size
             self._overlay.set("help", img, (max(10, (w - img.shape[1]) / 2), max(50, (h - img.shape[0]) / 2)))
         elif not self.show_help and "help" in self._overlay:
             self._overlay.remove("help")
+
+    def minimap(self) -> Any:
+        """The minimap of the shown trace (rebuilt when the trace changes)."""
+        from viz3d.app.minimap import Minimap
+
+        if self._minimap is None or self._minimap_trace is not self.trace:
+            self._minimap = Minimap(self.trace, max_height=max(120, int(self.size[1] * 0.55)))
+            self._minimap_trace = self.trace
+            self._minimap.position = (10.0, float(self.size[1] - self._minimap.size[1] - 10))
+        return self._minimap
+
+    def camera_node(self) -> int | None:
+        """The slab the camera looks at: nearest to its pivot."""
+        if not self.layout.slabs:
+            return None
+        target = np.asarray(self.camera.target, float)
+        return min(self.layout.slabs, key=lambda s: float(np.linalg.norm(s.center - target))).node_id
+
+    def _update_minimap(self) -> None:
+        if not self.show_minimap:
+            if "minimap" in self._overlay:
+                self._overlay.remove("minimap")
+            return
+        mini = self.minimap()
+        mini.mark(self.camera_node())
+        self._overlay.set("minimap", mini.image(), mini.position)
+
+    def action_toggle_minimap(self) -> None:
+        self.show_minimap = not self.show_minimap
+        self.canvas.update()
 
     # --- camera motion ----------------------------------------------------------
     def fly_speed(self) -> float:
@@ -343,6 +379,29 @@ class ViewerWindow:
         self.selection = (hit.node_id, hit.channel, hit.y, hit.x)
         self._refresh_selection()
 
+    def _inset_histograms(self, node_id: int) -> list[tuple[str, list[int], tuple[float, float, float]]]:
+        from viz3d.layout.charts import ACTIVATION_RGB, WEIGHT_RGB
+
+        s = self.statistics().get(node_id)
+        out = []
+        if s is not None and s.act_hist is not None:
+            out.append(
+                (
+                    f"activations {s.act_hist.edges[0]:.3g} .. {s.act_hist.edges[-1]:.3g}",
+                    s.act_hist.counts,
+                    ACTIVATION_RGB,
+                )
+            )
+        if s is not None and s.weight_hist is not None:
+            out.append(
+                (
+                    f"weights {s.weight_hist.edges[0]:.3g} .. {s.weight_hist.edges[-1]:.3g}",
+                    s.weight_hist.counts,
+                    WEIGHT_RGB,
+                )
+            )
+        return out
+
     def _refresh_selection(self) -> None:
         from viz3d.app.panels import inset_panel
 
@@ -370,12 +429,14 @@ class ViewerWindow:
             values = node.display[3 * c : 3 * c + 3].detach().float().cpu().numpy()
             lo_c, hi_c = float(lo[3 * c : 3 * c + 3].min()), float(hi[3 * c : 3 * c + 3].max())
             title = f"{node.name} filter {c}  {values.shape[1]}x{values.shape[2]} RGB"
-            img = inset_panel(values, lo_c, hi_c, colormap, title, rgb=True)
+            img = inset_panel(values, lo_c, hi_c, colormap, title, rgb=True, histograms=self._inset_histograms(node_id))
         else:
             values = node.display[c].detach().float().cpu().numpy()
             what = "kernel" if node.grid_cols else "channel"
             title = f"{node.name} {what} {c}  {values.shape[0]}x{values.shape[1]}"
-            img = inset_panel(values, float(lo[c]), float(hi[c]), colormap, title)
+            img = inset_panel(
+                values, float(lo[c]), float(hi[c]), colormap, title, histograms=self._inset_histograms(node_id)
+            )
         if self._overlay is None:
             from viz3d.render.overlay import Overlay
 
@@ -393,7 +454,11 @@ class ViewerWindow:
 
     def on_mouse_release(self, event: Any) -> None:
         if self._press is not None and not self._dragging and self._press[1] == 1:
-            self.select(self.pick(event.pos))
+            target = self.minimap().node_at(*event.pos) if self.show_minimap else None
+            if target is not None:
+                self.fly_to_hit(PickHit(target))
+            else:
+                self.select(self.pick(event.pos))
         self._press = None
         self._drag_last = None
         self._dragging = False
@@ -520,6 +585,7 @@ class ViewerWindow:
         self.renderer.set_layout(self.layout)
         self.hover, self.hover_text = None, ""
         self._refresh_selection()
+        self._refresh_stats()
         self.say(f"{self.layout_mode} mode")
         self.fly_to(self.home_camera())  # slabs change size: frame the new arrangement
 
@@ -591,6 +657,74 @@ class ViewerWindow:
         self._refresh_selection()
         self.hover, self.hover_text = None, ""
         self.canvas.update()
+
+    def statistics(self) -> dict[int, Any]:
+        """Per-node statistics of the captured activations and weights (computed once per capture)."""
+        from viz3d.capture.stats import layer_statistics
+
+        trace = self.activation_trace
+        if self._stats_cache is None or self._stats_cache[0] is not trace:
+            self._stats_cache = (trace, {s.id: s for s in layer_statistics(trace)})
+        return self._stats_cache[1]
+
+    def _refresh_stats(self) -> None:
+        from viz3d.layout.charts import ACTIVATION_RGB, WEIGHT_RGB, histogram_bars, tile_outlines
+
+        if not self.show_stats:
+            self.renderer.set_charts(np.zeros((0, 3)), np.zeros((0, 3)), np.zeros((0, 3)))
+            self.renderer.set_flags(np.zeros((0, 3)), np.zeros((0, 4)))
+            return
+        stats = self.statistics()
+        los, his, rgbs, segs, cols = [], [], [], [], []
+        for slab in self.layout.slabs:
+            s = stats.get(slab.node_id)
+            if s is None or slab.is_generic:
+                continue
+            hists = []
+            if s.act_hist is not None and self.showing == "activations":
+                hists.append((s.act_hist.counts, ACTIVATION_RGB))
+            if s.weight_hist is not None:
+                hists.append((s.weight_hist.counts, WEIGHT_RGB))
+            lo, hi, rgb = histogram_bars(slab, hists)
+            los.append(lo)
+            his.append(hi)
+            rgbs.append(rgb)
+            if self.layout_mode != "tile" or self.showing != "activations":
+                continue
+            node = self.trace.nodes[slab.node_id]
+            cells = None  # feature vectors show one map of cells: outline the cells
+            if len(node.shape) == 2 and node.display is not None:
+                cells = (int(node.display.shape[1]), int(node.display.shape[2]))
+            elif len(node.shape) != 4:
+                continue
+            for channels, colour in (
+                (s.dead_channels, (1.0, 0.25, 0.2, 1.0)),
+                (s.saturated_channels, (1.0, 0.9, 0.2, 1.0)),
+            ):
+                seg = tile_outlines(slab, channels, cells=cells)
+                segs.append(seg)
+                cols.append(np.tile(colour, (len(seg) // 2, 1)))
+            if any("scale" in f for f in s.flags):
+                x0, y0, z = slab.lo[0], slab.lo[1], slab.front_z + 0.02 * slab.size[2]
+                x1, y1 = slab.hi[0], slab.hi[1]
+                c = [(x0, y0, z), (x1, y0, z), (x1, y1, z), (x0, y1, z)]
+                segs.append(np.array([c[i % 4] for k in range(4) for i in (k, k + 1)]))
+                cols.append(np.tile((1.0, 0.55, 0.1, 1.0), (4, 1)))
+        self.renderer.set_charts(np.concatenate(los), np.concatenate(his), np.concatenate(rgbs))
+        if segs:
+            self.renderer.set_flags(np.concatenate(segs), np.concatenate(cols))
+        self.canvas.update()
+
+    def flagged_layers(self) -> list[str]:
+        """Names of layers with health flags (dead or saturated channels, scale jumps)."""
+        return [s.name for s in self.statistics().values() if s.flags]
+
+    def action_toggle_stats(self) -> None:
+        self.show_stats = not self.show_stats
+        self._refresh_stats()
+        if self.show_stats:
+            flagged = self.flagged_layers()
+            self.say(f"statistics: {len(flagged)} layers flagged" + (f" ({', '.join(flagged[:4])})" if flagged else ""))
 
     def action_toggle_weights_view(self) -> None:
         self.showing = "weights" if self.showing == "activations" else "activations"

@@ -210,6 +210,9 @@ class SceneRenderer:
         self._box_pick_prog = gloo.Program(load_shader("box_pick.vert"), load_shader("box_pick.frag"))
         self._edge_prog = gloo.Program(load_shader("edge.vert"), load_shader("edge.frag"))
         self._highlight_prog = gloo.Program(load_shader("edge.vert"), load_shader("edge.frag"))
+        self._flag_prog = gloo.Program(load_shader("edge.vert"), load_shader("edge.frag"))
+        self._chart_prog = gloo.Program(load_shader("slab_box.vert"), load_shader("slab_box.frag"))
+        self._flag_count = self._chart_count = 0
         self._label_prog = gloo.Program(load_shader("label.vert"), load_shader("label.frag"))
         self._highlight_count = 0
 
@@ -378,6 +381,29 @@ class SceneRenderer:
         self._highlight_prog["a_color"] = np.tile(np.array(color, np.float32), (len(seg), 1))
         self._highlight_count = len(seg)
 
+    def set_charts(self, lo: np.ndarray, hi: np.ndarray, rgb: np.ndarray) -> None:
+        """Shaded boxes (histogram bars) drawn with the scene; empty arrays remove them."""
+        self.initialize()
+        self._chart_count = 0
+        if len(lo) == 0:
+            return
+        corners, normals = unit_cube()
+        pos = (lo[:, None, :] + corners[None] * (hi - lo)[:, None, :]).reshape(-1, 3)
+        self._chart_prog["a_position"] = pos.astype(np.float32)
+        self._chart_prog["a_normal"] = np.tile(normals, (len(lo), 1)).astype(np.float32)
+        self._chart_prog["a_color"] = np.repeat(rgb, len(corners), axis=0).astype(np.float32)
+        self._chart_count = len(pos)
+
+    def set_flags(self, segments: np.ndarray, rgba: np.ndarray) -> None:
+        """Coloured outlines (segment endpoint pairs, one RGBA per segment) for flagged channels."""
+        self.initialize()
+        self._flag_count = 0
+        if len(segments) == 0:
+            return
+        self._flag_prog["a_position"] = np.asarray(segments, np.float32).reshape(-1, 3)
+        self._flag_prog["a_color"] = np.repeat(np.asarray(rgba, np.float32), 2, axis=0)
+        self._flag_count = len(segments)
+
     def label_texts(self) -> list[str]:
         """The text shown beside each slab: name and shown shape."""
         out = []
@@ -474,12 +500,15 @@ class SceneRenderer:
         gloo.clear(color=True, depth=True)
 
         cut = min(self.cut_z, 3.0e38)
-        for prog in (self._box_prog, self._edge_prog, self._highlight_prog):
+        for prog in (self._box_prog, self._edge_prog, self._highlight_prog, self._flag_prog, self._chart_prog):
             prog["u_cut_z"] = cut
         shown = [s for s in self.layout.slabs if s.front_z <= self.cut_z]
         if self._box_count:
             self._box_prog["u_mvp"] = mvp
             self._box_prog.draw("triangles")
+        if self._chart_count:
+            self._chart_prog["u_mvp"] = mvp
+            self._chart_prog.draw("triangles")
 
         volume = self.layout.mode == "volume"
         if not volume:
@@ -511,6 +540,11 @@ class SceneRenderer:
         if volume:
             self._draw_volumes(mvp, view_projection, eye, shown)
 
+        if self._flag_count:
+            gloo.set_state(blend=False, depth_test=True)
+            gloo.set_line_width(max(1.5, pixel_scale * 2.0))
+            self._flag_prog["u_mvp"] = mvp
+            self._flag_prog.draw("lines")
         if self._highlight_count:
             gloo.set_state(blend=False, depth_test=False)
             gloo.set_line_width(max(2.0, pixel_scale * 2.5))
@@ -634,6 +668,8 @@ class SceneRenderer:
             self._box_pick_prog,
             self._edge_prog,
             self._highlight_prog,
+            self._flag_prog,
+            self._chart_prog,
             self._label_prog,
         ]
         for obj in objects:

@@ -34,6 +34,8 @@ KEYMAP: tuple[KeyBinding, ...] = (
     KeyBinding(("N",), "cycle_normalization", "cycle normalization: layer / channel / global"),
     KeyBinding(("V",), "toggle_volume", "switch tile mode / volume mode"),
     KeyBinding(("L",), "toggle_labels", "show or hide layer labels"),
+    KeyBinding(("B",), "toggle_stats", "histograms under each slab, flagged channels outlined"),
+    KeyBinding(("M",), "toggle_minimap", "show or hide the minimap (click a node to fly there)"),
     KeyBinding(("1",), "toggle_graph", "show or hide the dataflow connections"),
     KeyBinding(("2",), "toggle_rf", "show or hide the selected unit's receptive field"),
     KeyBinding(("3",), "toggle_weights", "show or hide the selected unit's strongest weights"),
