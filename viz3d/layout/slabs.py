@@ -61,7 +61,8 @@ def tile_grid(channels: int, height: int, width: int) -> tuple[int, int]:
     ideal = math.sqrt(channels * height / max(width, 1))
     fallback = min(channels, max(1, math.ceil(ideal)))
     best = (math.ceil(channels / fallback) * fallback - channels, 0.0, fallback)
-    for cols in range(1, channels + 1):
+    # Only column counts near the ideal can keep the face within 1.5:1.
+    for cols in range(max(1, int(ideal / 1.6) - 1), min(channels, math.ceil(ideal * 1.6) + 1) + 1):
         rows = math.ceil(channels / cols)
         ratio = (cols * width) / (rows * height)
         if 1 / 1.5 <= ratio <= 1.5:
@@ -179,10 +180,11 @@ class Layout:
 def _slab_size(shape: SlabShape, mode: LayoutMode) -> tuple[float, float, float, int, int, float, float, float]:
     if shape.is_generic:
         return GENERIC_BOX, GENERIC_BOX, GENERIC_BOX, 1, 1, 0.0, 0.0, 0.0
-    rows, cols = tile_grid(shape.channels, shape.height, shape.width)
     if shape.cols:
         cols = min(shape.cols, shape.channels)
         rows = math.ceil(shape.channels / cols)
+    else:
+        rows, cols = tile_grid(shape.channels, shape.height, shape.width)
     tw, th = tile_extent(shape.height, shape.width)
     if mode == "volume":
         # One map's extent across, the channels in depth.
