@@ -14,6 +14,7 @@ from typing import Any, Protocol
 import torch
 
 from viz3d.errors import Viz3dError
+from viz3d.gpu.cuda_upload import CudaUploader, InteropEnvironment, InteropUnavailable, interop_problem
 
 UPLOAD_ENV = "VIZ3D_UPLOAD"
 
@@ -25,6 +26,10 @@ class ActivationUploader(Protocol):
 
     def upload(self, texture: Any, packed: torch.Tensor, canvas: Any) -> None:
         """Copy ``packed`` (depth, height, width) float32 into ``texture`` (a gloo Texture3D of ``canvas``)."""
+        ...
+
+    def release(self) -> None:
+        """Free what the path holds besides the textures (call before deleting them)."""
         ...
 
 
@@ -66,15 +71,41 @@ class HostUploader:
         GL.glTexSubImage3D(GL.GL_TEXTURE_3D, 0, 0, 0, 0, width, height, depth, GL.GL_RED, GL.GL_FLOAT, array)
         GL.glBindTexture(GL.GL_TEXTURE_3D, 0)
 
+    def release(self) -> None:
+        """Nothing to free: the host path holds no GL or CUDA objects of its own."""
 
-def select_uploader(requested: str | None = None) -> tuple[ActivationUploader, str]:
+
+def select_uploader(
+    requested: str | None = None,
+    device: torch.device | None = None,
+    gl_vendor: str = "",
+    texture_format: str = "r32f",
+    env: InteropEnvironment | None = None,
+) -> tuple[ActivationUploader, str]:
     """The upload path to use and why.
 
-    ``requested`` (or the ``VIZ3D_UPLOAD`` environment variable) may force
-    ``host``; anything else is a clear error.
+    ``requested`` (or the ``VIZ3D_UPLOAD`` environment variable): ``auto``
+    (default) takes the CUDA path when every condition holds (see
+    :func:`viz3d.gpu.cuda_upload.interop_problem`) and otherwise the host
+    path, saying once why when the activations are on CUDA; ``host`` forces
+    the host path; ``cuda`` forces the CUDA path and is a clear error where it
+    cannot work.
     """
+    source = "the upload argument" if requested else UPLOAD_ENV
     choice = requested or os.environ.get(UPLOAD_ENV) or "auto"
-    if choice in ("auto", "host"):
-        reason = "forced by " + ("argument" if requested else UPLOAD_ENV) if choice == "host" else "host path"
-        return HostUploader(), reason
-    raise Viz3dError(f"unknown upload path {choice!r} (from {UPLOAD_ENV} or the upload argument): use 'host' or 'auto'")
+    if choice not in ("auto", "host", "cuda"):
+        raise Viz3dError(f"unknown upload path {choice!r} (from {source}): use 'auto', 'host' or 'cuda'")
+    if choice == "host":
+        return HostUploader(), f"host path (forced by {source})"
+    problem = interop_problem(device or torch.device("cpu"), gl_vendor, env)
+    if problem is None:
+        return CudaUploader(texture_format), "cuda path: registered pixel buffers, no trip through host memory"
+    if choice == "cuda":
+        raise InteropUnavailable(
+            f"the CUDA upload path was asked for ({source}) but cannot work: {problem}; use 'auto' or 'host'"
+        )
+    if device is not None and device.type == "cuda":
+        from viz3d.capture.common import warn_once
+
+        warn_once(f"CUDA activations are uploaded through host memory: {problem}")
+    return HostUploader(), f"host path: {problem}"

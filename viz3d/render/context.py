@@ -40,9 +40,8 @@ def use_backend(backend: Backend) -> None:
     if backend == "egl":
         if "OpenGL" in sys.modules and os.environ.get("PYOPENGL_PLATFORM") != "egl":
             raise Viz3dError("PyOpenGL was imported before viz3d chose EGL: set PYOPENGL_PLATFORM=egl first")
-        os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
-        if not has_display():
-            os.environ.setdefault("EGL_PLATFORM", "surfaceless")
+        set_egl_environment()
+        _select_egl_device()
     try:
         import vispy
 
@@ -50,6 +49,41 @@ def use_backend(backend: Backend) -> None:
     except Exception as exc:
         raise Viz3dError(f"no usable OpenGL ({describe(exc)}); {NO_GL_HINT}") from exc
     _chosen.append(backend)
+
+
+def nvidia_egl_selected() -> bool:
+    """Whether glvnd is pointed at NVIDIA's EGL vendor library (a GPU server)."""
+    return "nvidia" in os.environ.get("__EGL_VENDOR_LIBRARY_FILENAMES", "").lower()
+
+
+def set_egl_environment() -> None:
+    """Defaults for headless EGL (kept when already set).
+
+    Mesa needs ``EGL_PLATFORM=surfaceless`` without a display; NVIDIA's EGL
+    opens its device platform by itself, so the variable is left alone there.
+    """
+    os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
+    if not has_display() and not nvidia_egl_selected():
+        os.environ.setdefault("EGL_PLATFORM", "surfaceless")
+
+
+egl_device_note = ""
+
+
+def _select_egl_device() -> None:
+    """With CUDA present, open the EGL device of torch's current CUDA device (for interop)."""
+    global egl_device_note
+    try:
+        import torch
+
+        if not torch.cuda.is_available():
+            return
+        index = int(os.environ.get("VIZ3D_CUDA_DEVICE", torch.cuda.current_device()))
+    except Exception:
+        return
+    from viz3d.render.egl_device import prefer_cuda_device
+
+    egl_device_note = prefer_cuda_device(index)
 
 
 def make_canvas(backend: Backend, size: tuple[int, int], show: bool, title: str = "viz3d", **kwargs: Any) -> Any:

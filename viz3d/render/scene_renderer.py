@@ -131,7 +131,9 @@ class SceneRenderer:
         self._colormap = ""
         self._normalization = ""
         self._max_texture_size = max_texture_size
-        self.uploader, self.upload_reason = select_uploader(upload)
+        self._upload_request = upload
+        self.uploader: Any = None
+        self.upload_reason = "not initialized"
         self.layers: list[LayerTextures] = []
         self.cut_z = float("inf")  # hide everything with a larger z (nearer the input)
         self._gl_ready = False
@@ -195,6 +197,12 @@ class SceneRenderer:
         if self.canvas is None:
             raise Viz3dError("SceneRenderer needs a current GL canvas (use viz3d.render or a ViewerWindow)")
         limit = self._max_texture_size or gl_limits()["max_3d_texture_size"]
+        from viz3d.render.context import gl_info
+
+        devices = [n.display.device for n in self.trace.nodes if n.display is not None]
+        self.uploader, self.upload_reason = select_uploader(
+            self._upload_request, devices[0] if devices else None, gl_info()["vendor"], self.texture_format
+        )
         quad = np.array([[0, 0], [1, 0], [0, 1], [1, 1]], np.float32)
         self._lut = gloo.Texture2D(self._lut_data(), interpolation="nearest", internalformat="rgba8")
         self._fixed_luts: dict[str, Any] = {}
@@ -658,6 +666,7 @@ class SceneRenderer:
         """Free every GL object of this renderer (its context must be current)."""
         if not self._gl_ready:
             return
+        self.uploader.release()  # CUDA registrations go before the GL objects they refer to
         objects = [self._lut, self._label_atlas, *self._fixed_luts.values()]
         objects += [t for layer in self.layers for t in (layer.activation, layer.ranges)]
         objects += [

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The whole GPU check, in one short run on a lent NVIDIA machine (about 2-3 minutes):
+#   1. unpack the carried GL loader .debs and install the carried wheels;
+#   2. run the CUDA tests (tests marked cuda) and the GL tests on NVIDIA's EGL;
+#   3. run the upload/frame benchmark;
+# and write everything to $OUT (report.json, pytest.log, bench.log).
+# Prepare the carried files first, here: bash benchmarks/gpu/prepare.sh
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+OUT=${OUT:-/tmp/viz3d-gpu-out}
+mkdir -p "$OUT"
+for f in .gl/*.deb; do dpkg -x "$f" /; done
+ldconfig
+python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
+export PYTHONPATH=/tmp/site:$PWD
+export PYTHONUNBUFFERED=1
+export PYOPENGL_PLATFORM=egl
+export __EGL_VENDOR_LIBRARY_FILENAMES=${__EGL_VENDOR_LIBRARY_FILENAMES:-/usr/local/nvidia/share/glvnd/egl_vendor.d/10_nvidia.json}
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader > "$OUT/gpu.txt" 2>&1
+timeout 240 python3 -m pytest -q -p no:cacheprovider -m "cuda or gl" tests/test_cuda_upload.py tests/test_render_pixels.py \
+  tests/test_upload_paths.py 2>&1 | tee "$OUT/pytest.log"
+tests_rc=${PIPESTATUS[0]}
+timeout 240 python3 benchmarks/gpu/bench_gpu.py --json "$OUT/report.json" 2>&1 | tee "$OUT/bench.log"
+bench_rc=${PIPESTATUS[0]}
+echo "tests rc=$tests_rc bench rc=$bench_rc" | tee "$OUT/status.txt"
+exit $(( tests_rc != 0 || bench_rc != 0 ))

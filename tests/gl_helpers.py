@@ -1,0 +1,22 @@
+"""Reading GL objects back for exact comparisons in tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+def read_texture(texture: Any, canvas: Any) -> np.ndarray:
+    """The float contents of a gloo Texture3D as (depth, height, width)."""
+    from OpenGL import GL
+
+    from viz3d.gpu.upload import gl_texture_handle
+
+    handle = gl_texture_handle(texture, canvas)
+    d, h, w = (int(v) for v in texture.shape[:3])
+    GL.glBindTexture(GL.GL_TEXTURE_3D, handle)
+    GL.glPixelStorei(GL.GL_PACK_ALIGNMENT, 4)
+    raw = GL.glGetTexImage(GL.GL_TEXTURE_3D, 0, GL.GL_RED, GL.GL_FLOAT)
+    GL.glBindTexture(GL.GL_TEXTURE_3D, 0)
+    return np.frombuffer(bytes(raw) if not isinstance(raw, np.ndarray) else raw.tobytes(), np.float32).reshape(d, h, w)

@@ -1,0 +1,138 @@
+"""The CUDA → GL path on a real NVIDIA GPU (skipped without one; see benchmarks/gpu/check.sh)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+
+from tests.gl_helpers import read_texture
+from viz3d.gpu.cuda_upload import CudaUploader
+from viz3d.gpu.plan import pack_for_texture, plan_texture
+from viz3d.gpu.upload import HostUploader, select_uploader
+
+pytestmark = [pytest.mark.cuda, pytest.mark.gl]
+
+
+def texture(fmt: str, shape: tuple[int, int, int]) -> Any:
+    from vispy import gloo
+
+    return gloo.Texture3D(shape=(*shape, 1), format="red", internalformat=fmt, interpolation="nearest")
+
+
+def both_paths(data: torch.Tensor, fmt: str, canvas: Any) -> tuple[np.ndarray, np.ndarray]:
+    plan = plan_texture(*data.shape, 2048)
+    packed = pack_for_texture(data, plan)
+    a, b = texture(fmt, plan.texture_shape), texture(fmt, plan.texture_shape)
+    cuda = CudaUploader(fmt)
+    cuda.upload(a, packed, canvas)
+    HostUploader().upload(b, packed.cpu(), canvas)
+    out = read_texture(a, canvas), read_texture(b, canvas)
+    cuda.release()
+    a.delete()
+    b.delete()
+    return out
+
+
+def test_the_gl_context_is_nvidia_and_interop_is_selected(gl: Any) -> None:
+    from viz3d.render.context import gl_info
+
+    assert "nvidia" in gl_info()["vendor"].lower()
+    uploader, why = select_uploader(None, torch.device("cuda", 0), gl_info()["vendor"])
+    assert isinstance(uploader, CudaUploader), why
+
+
+def test_r32f_textures_equal_the_host_path_bit_for_bit(gl: Any) -> None:
+    data = torch.randn(64, 56, 56, device="cuda")
+    data[3, 4, 5] = float("inf")
+    cuda, host = both_paths(data, "r32f", gl)
+    assert cuda.tobytes() == host.tobytes()
+
+
+def test_r16f_within_half_precision(gl: Any) -> None:
+    data = torch.randn(32, 28, 28, device="cuda") * 10
+    cuda, host = both_paths(data, "r16f", gl)
+    np.testing.assert_array_equal(cuda, data.half().float().cpu().numpy())
+    np.testing.assert_allclose(cuda, host, rtol=1e-3, atol=1e-3)
+
+
+@pytest.mark.parametrize("kind", ["non-contiguous", "float16", "bfloat16", "packed"])
+def test_views_and_dtypes(gl: Any, kind: str) -> None:
+    base = torch.randn(16, 20, 24, device="cuda")
+    data = {
+        "non-contiguous": base.transpose(1, 2),
+        "float16": base.half(),
+        "bfloat16": base.bfloat16(),
+        "packed": base,
+    }[kind]
+    limit = 8 if kind == "packed" else 2048  # forces channels side by side
+    plan = plan_texture(*data.shape, limit)
+    tex = texture("r32f", plan.texture_shape)
+    up = CudaUploader("r32f")
+    up.upload(tex, pack_for_texture(data, plan), gl)
+    expected = pack_for_texture(data.float().cpu(), plan).numpy()
+    np.testing.assert_array_equal(read_texture(tex, gl), expected)
+    up.release()
+    tex.delete()
+
+
+def test_an_upload_makes_no_device_to_host_copy(gl: Any) -> None:
+    from torch.profiler import ProfilerActivity, profile
+
+    data = torch.randn(256, 56, 56, device="cuda")
+    plan = plan_texture(*data.shape, 2048)
+    tex = texture("r32f", plan.texture_shape)
+    up = CudaUploader("r32f")
+    packed = pack_for_texture(data, plan)
+    up.upload(tex, packed, gl)  # registration outside the profile
+    torch.cuda.synchronize()
+    with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
+        up.upload(tex, packed, gl)
+        torch.cuda.synchronize()
+    names = " ".join(e.name for e in prof.events())
+    assert "DtoH" not in names and "Memcpy DtoH" not in names
+    up.release()
+    tex.delete()
+
+
+def test_1000_updates_leak_nothing(gl: Any) -> None:
+    data = torch.randn(64, 28, 28, device="cuda")
+    plan = plan_texture(*data.shape, 2048)
+    tex = texture("r32f", plan.texture_shape)
+    up = CudaUploader("r32f")
+    up.upload(tex, pack_for_texture(data, plan), gl)
+    torch.cuda.synchronize()
+    before = torch.cuda.memory_allocated()
+    free_before = torch.cuda.mem_get_info()[0]
+    for i in range(1000):
+        up.upload(tex, pack_for_texture(data + i, plan), gl)
+    torch.cuda.synchronize()
+    assert up.registered == 1
+    assert torch.cuda.memory_allocated() == before
+    assert abs(torch.cuda.mem_get_info()[0] - free_before) < 64 * 2**20
+    up.release()
+    assert up.registered == 0
+    tex.delete()
+
+
+def test_renderer_on_cuda_tensors_draws_the_same_picture_as_the_host_path(gl: Any) -> None:
+    import viz3d
+    from viz3d.models.default_net import default_model
+    from viz3d.models.shapes import sample_image
+
+    model = default_model().cuda()
+    x = torch.from_numpy(sample_image(0))[None].cuda()
+    trace = viz3d.capture(model, x)
+    assert trace.node("conv1").tensor.is_cuda
+    import os
+
+    os.environ["VIZ3D_UPLOAD"] = "cuda"
+    try:
+        a = viz3d.render(trace, size=(320, 180), ssaa=1)
+    finally:
+        os.environ["VIZ3D_UPLOAD"] = "host"
+    b = viz3d.render(trace, size=(320, 180), ssaa=1)
+    del os.environ["VIZ3D_UPLOAD"]
+    np.testing.assert_array_equal(a, b)

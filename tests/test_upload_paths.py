@@ -1,0 +1,140 @@
+"""Choosing the upload path, and the pieces of the CUDA path that need no GPU."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+
+from viz3d.capture import Viz3dWarning
+from viz3d.errors import Viz3dError
+from viz3d.gpu.cuda_upload import (
+    GL_FLOAT,
+    GL_HALF_FLOAT,
+    CudaUploader,
+    InteropEnvironment,
+    InteropUnavailable,
+    gl_type,
+    interop_problem,
+    pbo_bytes,
+    prepare_source,
+    staging_dtype,
+)
+from viz3d.gpu.upload import HostUploader, select_uploader
+
+CUDA0 = torch.device("cuda", 0)
+NVIDIA = "NVIDIA Corporation"
+
+
+def ok() -> None:
+    return None
+
+
+def env(**overrides: Any) -> InteropEnvironment:
+    """An environment where every condition holds, except those overridden."""
+    base: dict[str, Any] = {"cupy": ok, "cuda_python": ok, "cuda_available": ok, "gl_devices": lambda: [0]}
+    base.update(overrides)
+    return InteropEnvironment(**base)
+
+
+@pytest.mark.parametrize(
+    ("device", "vendor", "environment", "reason"),
+    [
+        (torch.device("cpu"), NVIDIA, env(), "activations are on cpu, not CUDA"),
+        (CUDA0, NVIDIA, env(cupy=lambda: "cupy cannot be imported"), "cupy cannot be imported"),
+        (CUDA0, NVIDIA, env(cuda_python=lambda: "cuda.bindings.runtime cannot"), "cuda.bindings.runtime cannot"),
+        (CUDA0, NVIDIA, env(cuda_available=lambda: "cupy sees no usable CUDA device"), "no usable CUDA device"),
+        (CUDA0, "Mesa", env(), "the GL context is 'Mesa', not NVIDIA's"),
+        (CUDA0, NVIDIA, env(gl_devices=lambda: "cudaGLGetDevices failed"), "cudaGLGetDevices failed"),
+        (torch.device("cuda", 1), NVIDIA, env(gl_devices=lambda: [0]), "CUDA device(s) [0], the activations on cuda:1"),
+    ],
+)
+def test_each_failing_condition_is_named(
+    device: torch.device, vendor: str, environment: InteropEnvironment, reason: str
+) -> None:
+    problem = interop_problem(device, vendor, environment)
+    assert problem is not None and reason in problem
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        uploader, why = select_uploader(None, device, vendor, env=environment)
+    assert isinstance(uploader, HostUploader) and reason in why
+    said = [w for w in caught if issubclass(w.category, Viz3dWarning)]
+    assert len(said) == (1 if device.type == "cuda" else 0)  # CPU users are not told about CUDA
+    with pytest.raises(InteropUnavailable, match="asked for") as info:
+        select_uploader("cuda", device, vendor, env=environment)
+    assert reason in str(info.value) and "\n" not in str(info.value)
+
+
+def test_all_conditions_met_selects_the_cuda_path() -> None:
+    assert interop_problem(CUDA0, NVIDIA, env()) is None
+    uploader, why = select_uploader(None, CUDA0, NVIDIA, "r16f", env=env())
+    assert isinstance(uploader, CudaUploader) and uploader.texture_format == "r16f" and "cuda path" in why
+    assert uploader.registered == 0
+
+
+def test_the_environment_variable_and_argument_force_a_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VIZ3D_UPLOAD", "host")
+    uploader, why = select_uploader(None, CUDA0, NVIDIA, env=env())
+    assert isinstance(uploader, HostUploader) and "VIZ3D_UPLOAD" in why
+    monkeypatch.setenv("VIZ3D_UPLOAD", "cuda")
+    with pytest.raises(InteropUnavailable, match="VIZ3D_UPLOAD"):
+        select_uploader(None, torch.device("cpu"), "Mesa", env=env())
+    monkeypatch.setenv("VIZ3D_UPLOAD", "gpu")
+    with pytest.raises(Viz3dError, match="unknown upload path 'gpu'"):
+        select_uploader(None)
+    uploader, _ = select_uploader("host", CUDA0, NVIDIA, env=env())  # the argument wins over the variable
+    assert isinstance(uploader, HostUploader)
+
+
+def test_formats_bytes_and_gl_types() -> None:
+    assert staging_dtype("r32f") == torch.float32 and staging_dtype("r16f") == torch.float16
+    assert gl_type("r32f") == GL_FLOAT and gl_type("r16f") == GL_HALF_FLOAT
+    assert pbo_bytes((64, 112, 112), "r32f") == 64 * 112 * 112 * 4
+    assert pbo_bytes((64, 112, 112), "r16f") == 64 * 112 * 112 * 2
+
+
+@pytest.mark.parametrize("fmt", ["r32f", "r16f"])
+def test_prepare_source_handles_views_and_dtypes(fmt: str) -> None:
+    base = torch.randn(4, 6, 10)
+    view = base.transpose(1, 2)  # non-contiguous
+    for src in (view, view.half(), view.bfloat16()):
+        out = prepare_source(src, fmt)
+        assert out.is_contiguous() and out.dtype == staging_dtype(fmt) and out.shape == view.shape
+        tol = 1e-2 if (fmt == "r16f" or src.dtype == torch.bfloat16) else 0
+        torch.testing.assert_close(out.float(), src.float(), atol=tol * 4, rtol=tol)
+
+
+@pytest.mark.gl
+def test_host_path_texture_reads_back_exactly(gl: Any) -> None:
+    from tests.gl_helpers import read_texture
+    from viz3d.gpu.plan import pack_for_texture, plan_texture
+
+    data = torch.randn(5, 7, 9)
+    data[1, 2, 3] = float("nan")
+    for fmt in ("r32f", "r16f"):
+        from vispy import gloo
+
+        plan = plan_texture(5, 7, 9, 2048)
+        tex = gloo.Texture3D(shape=(*plan.texture_shape, 1), format="red", internalformat=fmt, interpolation="nearest")
+        HostUploader().upload(tex, pack_for_texture(data, plan), gl)
+        back = read_texture(tex, gl)
+        expected = data.numpy() if fmt == "r32f" else data.half().float().numpy()
+        np.testing.assert_array_equal(back, expected)  # NaN compares equal with array_equal's nan handling
+        tex.delete()
+
+
+def test_egl_device_selection_leaves_mesa_alone() -> None:
+    code = (
+        "import os; os.environ['PYOPENGL_PLATFORM']='egl'; os.environ.setdefault('EGL_PLATFORM','surfaceless');"
+        "from viz3d.render.egl_device import prefer_cuda_device; print(prefer_cuda_device(0))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=Path(__file__).parents[1]
+    )
+    assert "kept the default display" in out.stdout

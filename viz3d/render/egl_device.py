@@ -1,0 +1,86 @@
+"""Headless OpenGL on the right NVIDIA GPU: the EGL device whose CUDA device is ours.
+
+On a GPU server without a display, EGL's device platform gives a context per
+GPU. ``CUDA_VISIBLE_DEVICES`` renumbers CUDA devices but not EGL devices, so
+the EGL device is chosen by its ``EGL_CUDA_DEVICE_NV`` attribute
+(EGL_NV_device_cuda), not by index — otherwise CUDA–GL interop fails with
+``CUDA_ERROR_INVALID_DEVICE``.
+
+vispy's EGL backend opens ``eglGetDisplay(EGL_DEFAULT_DISPLAY)`` when it is
+imported; :func:`prefer_cuda_device` replaces that call, before the import,
+with the device display that matches. Anything unexpected leaves vispy's
+default alone (and says why in the returned string).
+"""
+
+from __future__ import annotations
+
+import ctypes
+from typing import Any
+
+EGL_PLATFORM_DEVICE_EXT = 0x313F
+EGL_CUDA_DEVICE_NV = 0x323A
+MAX_DEVICES = 16
+
+
+def _proc(lib: Any, name: str, restype: Any, argtypes: list[Any]) -> Any:
+    lib.eglGetProcAddress.restype = ctypes.c_void_p
+    lib.eglGetProcAddress.argtypes = [ctypes.c_char_p]
+    address = lib.eglGetProcAddress(name.encode())
+    if not address:
+        raise RuntimeError(f"{name} is not available (no EGL device extensions)")
+    return ctypes.CFUNCTYPE(restype, *argtypes)(address)
+
+
+def egl_devices_by_cuda_index(lib: Any) -> dict[int, int]:
+    """CUDA device index → EGL device handle, for every EGL device that reports one."""
+    query_devices = _proc(
+        lib,
+        "eglQueryDevicesEXT",
+        ctypes.c_uint,
+        [ctypes.c_int, ctypes.POINTER(ctypes.c_void_p), ctypes.POINTER(ctypes.c_int)],
+    )
+    query_attrib = _proc(
+        lib, "eglQueryDeviceAttribEXT", ctypes.c_uint, [ctypes.c_void_p, ctypes.c_int, ctypes.POINTER(ctypes.c_ssize_t)]
+    )
+    devices = (ctypes.c_void_p * MAX_DEVICES)()
+    count = ctypes.c_int(0)
+    if not query_devices(MAX_DEVICES, devices, ctypes.byref(count)):
+        raise RuntimeError("eglQueryDevicesEXT failed")
+    found = {}
+    for i in range(count.value):
+        value = ctypes.c_ssize_t(-1)
+        if query_attrib(devices[i], EGL_CUDA_DEVICE_NV, ctypes.byref(value)) and value.value >= 0:
+            found[int(value.value)] = int(devices[i])
+    return found
+
+
+def prefer_cuda_device(cuda_index: int) -> str:
+    """Make vispy's EGL backend open the EGL device of CUDA device ``cuda_index``.
+
+    Call before vispy's EGL backend is imported. Returns what was done.
+    """
+    import sys
+
+    if "vispy.app.backends._egl" in sys.modules:
+        return "EGL already initialised: kept its display"
+    try:
+        from vispy.ext import egl
+
+        lib = egl._lib
+        by_cuda = egl_devices_by_cuda_index(lib)
+        if cuda_index not in by_cuda:
+            return f"no EGL device reports CUDA device {cuda_index} (found {sorted(by_cuda)}): kept the default display"
+        get_platform_display = _proc(
+            lib, "eglGetPlatformDisplayEXT", ctypes.c_void_p, [ctypes.c_uint, ctypes.c_void_p, ctypes.c_void_p]
+        )
+        display = get_platform_display(EGL_PLATFORM_DEVICE_EXT, ctypes.c_void_p(by_cuda[cuda_index]), None)
+        if not display:
+            return "eglGetPlatformDisplayEXT gave no display: kept the default display"
+    except Exception as exc:  # any EGL without the device extensions (Mesa builds, old drivers)
+        return f"EGL device selection unavailable ({exc}): kept the default display"
+
+    def device_display(display_id: int = 0) -> Any:
+        return display
+
+    egl.eglGetDisplay = device_display
+    return f"EGL device of CUDA device {cuda_index}"
