@@ -50,7 +50,7 @@ def egl_devices_by_cuda_index(lib: Any) -> dict[int, int]:
     for i in range(count.value):
         value = ctypes.c_ssize_t(-1)
         if query_attrib(devices[i], EGL_CUDA_DEVICE_NV, ctypes.byref(value)) and value.value >= 0:
-            found[int(value.value)] = int(devices[i])
+            found[int(value.value)] = int(devices[i] or 0)
     return found
 
 
