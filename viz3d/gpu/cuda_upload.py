@@ -185,7 +185,7 @@ class CudaUploader:
         GL.glBufferData(GL.GL_PIXEL_UNPACK_BUFFER, nbytes, None, GL.GL_STREAM_DRAW)
         GL.glBindBuffer(GL.GL_PIXEL_UNPACK_BUFFER, 0)
         flags = cudart.cudaGraphicsRegisterFlags.cudaGraphicsRegisterFlagsWriteDiscard
-        resource = _check(cudart.cudaGraphicsGLRegisterBuffer(pbo, flags), "cudaGraphicsGLRegisterBuffer")
+        resource = _check(cudart.cudaGraphicsGLRegisterBuffer(pbo, int(flags)), "cudaGraphicsGLRegisterBuffer")
         reg = _Registration(pbo, resource, nbytes)
         self._registrations[texture.id] = reg
         return reg
