@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import statistics
 import time
 from collections.abc import Callable
 
-os.environ.setdefault("EGL_PLATFORM", "surfaceless")
-os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
+from viz3d.render.context import set_egl_environment  # imports no GL
+
+set_egl_environment()  # before anything imports PyOpenGL
 
 
 def median_time(fn: Callable[[], object], repeats: int, warmup: int = 1) -> float:

@@ -18,29 +18,18 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch
-
-from viz3d.render.context import set_egl_environment
-
-set_egl_environment()
+from common import median_time  # sets up the EGL environment first
 
 
 def timed(fn, repeats: int, warmup: int = 3) -> float:  # type: ignore[no-untyped-def]
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times) * 1e3
+    """Median milliseconds."""
+    return median_time(fn, repeats, warmup) * 1e3
 
 
 def main() -> None:
