@@ -419,3 +419,29 @@ def test_minimap_click_flies_to_the_layer(window: ViewerWindow) -> None:
     window.clock.t += 1.0  # type: ignore[attr-defined]
     window.step(0.01)
     assert window.camera_node() == target
+
+
+def test_viz3d_demo_opens_a_window_and_draws(tmp_path: Path) -> None:
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    if shutil.which("xvfb-run") is None:
+        pytest.skip("xvfb-run not installed (apt-get install xvfb xauth)")
+    env = {k: v for k, v in os.environ.items() if k not in ("PYOPENGL_PLATFORM", "EGL_PLATFORM")}
+    cmd = [
+        sys.executable,
+        "-m",
+        "viz3d.cli",
+        "demo",
+        "--exit-after-first-frame",
+        "--select",
+        "conv3:5",
+        "--connections",
+        "graph,rf",
+    ]
+    proc = subprocess.run(["xvfb-run", "-a", *cmd], env=env, capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "first frame" in proc.stderr
+    assert not list(tmp_path.iterdir())  # a window, not a PNG

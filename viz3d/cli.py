@@ -6,6 +6,7 @@ Errors from bad input are one line (``viz3d: ...``) and exit status 2.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 import warnings
@@ -14,8 +15,21 @@ from pathlib import Path
 from typing import Any
 
 from viz3d.errors import Viz3dError
+from viz3d.unit_links import CONNECTION_KINDS
 
 DEFAULT_DEMO_OUT = "viz3d-demo.png"
+
+
+def seconds_since_start() -> float:
+    """Seconds since this process started (Linux /proc), for start-up reports."""
+    try:
+        ticks = os.sysconf("SC_CLK_TCK")
+        with open("/proc/self/stat") as fh:
+            start = int(fh.read().rsplit(")", 1)[1].split()[19]) / ticks
+        with open("/proc/uptime") as fh:
+            return float(fh.read().split()[0]) - start
+    except (OSError, ValueError, IndexError):
+        return float("nan")
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -68,6 +82,8 @@ def _build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", default=DEFAULT_DEMO_OUT, help="PNG written when there is no display")
     demo.add_argument("--size", type=parse_size, default=(1440, 900))
     demo.add_argument("--offscreen", action="store_true", help="write the PNG even when a display exists")
+    # For smoke tests and start-up benchmarks: open the window, draw once, report, exit.
+    demo.add_argument("--exit-after-first-frame", action="store_true", help=argparse.SUPPRESS)
     _add_view_options(demo)
 
     render = sub.add_parser("render", help="render a network offscreen to a PNG")
@@ -189,9 +205,31 @@ def cmd_demo(args: argparse.Namespace) -> int:
     )
     if args.show == "weights":
         window.action_toggle_weights_view()
+    kinds = set(_kinds(args.connections))
+    for kind in CONNECTION_KINDS:
+        window.renderer.set_kind_visible(kind, kind in kinds)
+    if args.select:
+        from viz3d.scene.picking import PickHit
+        from viz3d.unit_links import parse_unit
+
+        window.canvas.set_current()
+        window.select(PickHit(*parse_unit(window.trace, args.select)))
+    if args.exit_after_first_frame:
+        _exit_after_first_frame(window)
     _say("drag: rotate, scroll: zoom, Tab: fly mode, PageDown: next layer, H: all keys")
     window.run()
     return 0
+
+
+def _exit_after_first_frame(window: Any) -> None:
+    from vispy import app
+
+    def drawn(event: Any) -> None:
+        _say(f"first frame {seconds_since_start():.2f}s after the command started")
+        window.canvas.events.draw.disconnect(drawn)
+        app.Timer(0.05, connect=lambda e: app.quit(), iterations=1, start=True)
+
+    window.canvas.events.draw.connect(drawn, position="last")
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
