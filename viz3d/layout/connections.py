@@ -68,18 +68,6 @@ def _make(rows: list[tuple], segments: int) -> ConnectionSet:
     return ConnectionSet(p0, p1, ctrl, color, width, strength, segments)
 
 
-def merge_sets(a: ConnectionSet, b: ConnectionSet) -> ConnectionSet:
-    """Two batches of the same segment count as one."""
-    assert a.segments == b.segments
-    out = ConnectionSet(
-        np.concatenate([a.p0, b.p0]), np.concatenate([a.p1, b.p1]), np.concatenate([a.ctrl, b.ctrl]),
-        np.concatenate([a.color, b.color]), np.concatenate([a.width, b.width]),
-        np.concatenate([a.strength, b.strength]), a.segments,
-    )  # fmt: skip
-    out.total = a.total + b.total
-    return out
-
-
 def apply_budget(sets: Sequence[ConnectionSet], budget: int) -> list[ConnectionSet]:
     """Keep the strongest curves of all sets together within ``budget`` segments."""
     total = sum(s.segment_count for s in sets)

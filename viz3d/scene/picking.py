@@ -16,10 +16,6 @@ class PickHit:
     y: int | None = None
     x: int | None = None
 
-    @property
-    def on_tile(self) -> bool:
-        return self.channel is not None
-
 
 def decode_pick(pixel: np.ndarray) -> PickHit | None:
     """Decode one RGBA32F pick pixel: (layer + 1, channel, y, x); 0 = background, -1 = no tile."""
