@@ -20,8 +20,8 @@ from viz3d.gpu import TexturePlan, channel_stats, pack_for_texture, plan_texture
 from viz3d.layout import Layout, SlabLayout
 from viz3d.layout.connections import ConnectionSet, apply_budget, graph_connections
 from viz3d.render.connections import ConnectionBatch
+from viz3d.render.labels import LabelLayer
 from viz3d.render.shaders import load_shader
-from viz3d.render.text_atlas import build_atlas
 from viz3d.scene import labels as label_math
 from viz3d.scene.colormaps import COLORMAPS, DIVERGING, colormap_lut
 from viz3d.scene.normalization import NORMALIZATIONS, ChannelStats, global_range, value_range
@@ -221,7 +221,7 @@ class SceneRenderer:
         self._flag_prog = gloo.Program(load_shader("edge.vert"), load_shader("edge.frag"))
         self._chart_prog = gloo.Program(load_shader("slab_box.vert"), load_shader("slab_box.frag"))
         self._flag_count = self._chart_count = 0
-        self._label_prog = gloo.Program(load_shader("label.vert"), load_shader("label.frag"))
+        self._labels = LabelLayer(self.label_px)
         self._highlight_count = 0
 
         for node in self.trace.nodes:
@@ -301,7 +301,7 @@ class SceneRenderer:
     def _build_geometry(self) -> None:
         self._build_boxes()
         self._edge_count = self._build_edges()
-        self._build_labels()
+        self._labels.build(self.layout.slabs, self.label_texts())
         lines, arcs = graph_connections(self.layout, mean_abs_activation(self.trace))
         self.set_connections("graph", [lines, arcs])
 
@@ -426,44 +426,9 @@ class SceneRenderer:
             out.append(f"{node.name}  {detail}")
         return out
 
-    def _build_labels(self) -> None:
-        from vispy import gloo
-
-        atlas = build_atlas(self.label_texts(), self.label_px)
-        old = getattr(self, "_label_atlas", None)
-        if old is not None:
-            old.delete()
-        self._label_atlas = gloo.Texture2D(atlas.image, interpolation="linear")
-        self._label_prog["u_atlas"] = self._label_atlas
-        ah, aw = atlas.image.shape[:2]
-        self._label_anchor = np.array([[s.center[0], s.hi[1], s.front_z] for s in self.layout.slabs]).reshape(-1, 3)
-        self._label_extent = np.array([[r[2], r[3]] for r in atlas.rects], np.float64).reshape(-1, 2)
-        self._label_rects = atlas.rects
-        self._label_uv_scale = (aw, ah)
-        self._label_priority = np.array([s.size[0] * s.size[1] for s in self.layout.slabs])
-
     def visible_labels(self, view_projection: np.ndarray, size: tuple[int, int], scale: float = 1.0) -> np.ndarray:
         """Mask of labels drawn for this view (overlapping ones are thinned out)."""
-        px, in_front = label_math.project(self._label_anchor, view_projection, size)
-        return label_math.thin_labels(px, self._label_extent * scale, in_front, self._label_priority, size)
-
-    def _label_vertices(self, keep: np.ndarray, scale: float) -> tuple[np.ndarray, ...]:
-        aw, ah = self._label_uv_scale
-        anchors, offsets, uvs = [], [], []
-        for i in np.flatnonzero(keep):
-            x, y, w, h = self._label_rects[i]
-            sw, sh, lift = w * scale, h * scale, 4.0 * scale
-            quad = [(-sw / 2, lift), (sw / 2, lift), (sw / 2, lift + sh), (-sw / 2, lift + sh)]
-            uv = [(x, y + h), (x + w, y + h), (x + w, y), (x, y)]
-            for k in (0, 1, 2, 0, 2, 3):
-                anchors.append(self._label_anchor[i])
-                offsets.append(quad[k])
-                uvs.append((uv[k][0] / aw, uv[k][1] / ah))
-        return (
-            np.array(anchors, np.float32).reshape(-1, 3),
-            np.array(offsets, np.float32).reshape(-1, 2),
-            np.array(uvs, np.float32).reshape(-1, 2),
-        )
+        return self._labels.visible(view_projection, size, scale)
 
     # --- drawing ------------------------------------------------------------
     @staticmethod
@@ -559,17 +524,8 @@ class SceneRenderer:
             self._highlight_prog["u_mvp"] = mvp
             self._highlight_prog.draw("lines")
 
-        if self.show_labels and self.layout.slabs:
-            keep = self.visible_labels(view_projection, size, pixel_scale)
-            keep &= self._label_anchor[:, 2] <= self.cut_z
-            anchors, offsets, uvs = self._label_vertices(keep, pixel_scale)
-            if len(anchors):
-                gloo.set_state(blend=True, blend_func=("one", "one_minus_src_alpha"), depth_test=False)
-                lp = self._label_prog
-                lp["a_anchor"], lp["a_offset"], lp["a_uv"] = anchors, offsets, uvs
-                lp["u_mvp"] = mvp
-                lp["u_viewport"] = (float(size[0]), float(size[1]))
-                lp.draw("triangles")
+        if self.show_labels:
+            self._labels.draw(mvp, view_projection, size, pixel_scale, self.cut_z)
         gloo.set_state(blend=False, depth_test=True, cull_face=False)
         gloo.set_depth_mask(True)
 
@@ -667,7 +623,8 @@ class SceneRenderer:
         if not self._gl_ready:
             return
         self.uploader.release()  # CUDA registrations go before the GL objects they refer to
-        objects = [self._lut, self._label_atlas, *self._fixed_luts.values()]
+        self._labels.delete()
+        objects = [self._lut, *self._fixed_luts.values()]
         objects += [t for layer in self.layers for t in (layer.activation, layer.ranges)]
         objects += [
             self._face_prog,
@@ -679,7 +636,6 @@ class SceneRenderer:
             self._highlight_prog,
             self._flag_prog,
             self._chart_prog,
-            self._label_prog,
         ]
         for obj in objects:
             obj.delete()
