@@ -122,3 +122,24 @@ def test_bounds_cover_every_slab_and_route() -> None:
         assert np.all(s.lo >= lo) and np.all(s.hi <= hi)
     for r in layout.routes:
         assert np.all(r.points >= lo - 1e-9) and np.all(r.points <= hi + 1e-9)
+
+
+def test_health_overlay_bars_and_flag_outlines() -> None:
+    from types import SimpleNamespace
+
+    from viz3d.layout.charts import DEAD_RGBA, health_overlay
+
+    trace = synthetic_trace([(4, 8, 8), (6, 4, 4)])
+    layout = layout_trace(trace)
+    hist = SimpleNamespace(counts=[0, 3, 9, 1])
+    stats = {
+        0: SimpleNamespace(act_hist=hist, weight_hist=None, dead_channels=[1, 3], saturated_channels=[], flags=[]),
+        1: SimpleNamespace(act_hist=hist, weight_hist=hist, dead_channels=[], saturated_channels=[2], flags=["x scale"]),
+    }
+    o = health_overlay(layout, trace.nodes, stats, activations=True)
+    assert len(o.bars_lo) == 3 + 3 + 3  # non-empty bins: one chart on slab 0, two on slab 1
+    assert (o.bars_hi[:, 1] <= layout.slabs[0].lo[1]).all() or (o.bars_hi[:, 1] < 0).all()  # under the slabs
+    assert len(o.segments) == 2 * (4 * 2 + 4 * 1 + 4)  # two dead tiles, one saturated, one scale frame
+    assert tuple(o.segment_rgba[0]) == DEAD_RGBA
+    weights_view = health_overlay(layout, trace.nodes, stats, activations=False)
+    assert len(weights_view.segments) == 0 and len(weights_view.bars_lo) == 3

@@ -668,51 +668,15 @@ class ViewerWindow:
         return self._stats_cache[1]
 
     def _refresh_stats(self) -> None:
-        from viz3d.layout.charts import ACTIVATION_RGB, WEIGHT_RGB, histogram_bars, tile_outlines
+        from viz3d.layout.charts import health_overlay
 
         if not self.show_stats:
             self.renderer.set_charts(np.zeros((0, 3)), np.zeros((0, 3)), np.zeros((0, 3)))
             self.renderer.set_flags(np.zeros((0, 3)), np.zeros((0, 4)))
             return
-        stats = self.statistics()
-        los, his, rgbs, segs, cols = [], [], [], [], []
-        for slab in self.layout.slabs:
-            s = stats.get(slab.node_id)
-            if s is None or slab.is_generic:
-                continue
-            hists = []
-            if s.act_hist is not None and self.showing == "activations":
-                hists.append((s.act_hist.counts, ACTIVATION_RGB))
-            if s.weight_hist is not None:
-                hists.append((s.weight_hist.counts, WEIGHT_RGB))
-            lo, hi, rgb = histogram_bars(slab, hists)
-            los.append(lo)
-            his.append(hi)
-            rgbs.append(rgb)
-            if self.layout_mode != "tile" or self.showing != "activations":
-                continue
-            node = self.trace.nodes[slab.node_id]
-            cells = None  # feature vectors show one map of cells: outline the cells
-            if len(node.shape) == 2 and node.display is not None:
-                cells = (int(node.display.shape[1]), int(node.display.shape[2]))
-            elif len(node.shape) != 4:
-                continue
-            for channels, colour in (
-                (s.dead_channels, (1.0, 0.25, 0.2, 1.0)),
-                (s.saturated_channels, (1.0, 0.9, 0.2, 1.0)),
-            ):
-                seg = tile_outlines(slab, channels, cells=cells)
-                segs.append(seg)
-                cols.append(np.tile(colour, (len(seg) // 2, 1)))
-            if any("scale" in f for f in s.flags):
-                x0, y0, z = slab.lo[0], slab.lo[1], slab.front_z + 0.02 * slab.size[2]
-                x1, y1 = slab.hi[0], slab.hi[1]
-                c = [(x0, y0, z), (x1, y0, z), (x1, y1, z), (x0, y1, z)]
-                segs.append(np.array([c[i % 4] for k in range(4) for i in (k, k + 1)]))
-                cols.append(np.tile((1.0, 0.55, 0.1, 1.0), (4, 1)))
-        self.renderer.set_charts(np.concatenate(los), np.concatenate(his), np.concatenate(rgbs))
-        if segs:
-            self.renderer.set_flags(np.concatenate(segs), np.concatenate(cols))
+        overlay = health_overlay(self.layout, self.trace.nodes, self.statistics(), self.showing == "activations")
+        self.renderer.set_charts(overlay.bars_lo, overlay.bars_hi, overlay.bars_rgb)
+        self.renderer.set_flags(overlay.segments, overlay.segment_rgba)
         self.canvas.update()
 
     def flagged_layers(self) -> list[str]:

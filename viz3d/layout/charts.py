@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
-from viz3d.layout.slabs import SlabLayout
+from viz3d.layout.slabs import Layout, SlabLayout
 
 CHART_GAP = 0.6  # between the slab's bottom and the chart, world units
 CHART_HEIGHT = 0.22  # tallest bar, as a fraction of the slab's height (at least 2 units)
@@ -72,3 +73,75 @@ def tile_outlines(
         corner = [(rx0, ry0, z), (rx1, ry0, z), (rx1, ry1, z), (rx0, ry1, z)]
         out += [corner[i % 4] for k in range(4) for i in (k, k + 1)]
     return np.array(out, float)
+
+
+DEAD_RGBA = (1.0, 0.25, 0.2, 1.0)
+SATURATED_RGBA = (1.0, 0.9, 0.2, 1.0)
+SCALE_RGBA = (1.0, 0.55, 0.1, 1.0)
+
+
+@dataclass
+class HealthOverlay:
+    """Histogram bars and flag outlines for a whole layout."""
+
+    bars_lo: np.ndarray
+    bars_hi: np.ndarray
+    bars_rgb: np.ndarray
+    segments: np.ndarray  # endpoint pairs
+    segment_rgba: np.ndarray  # one per segment
+
+
+def health_overlay(
+    layout: Layout, nodes: Sequence[object], stats: Mapping[int, object], activations: bool
+) -> HealthOverlay:
+    """Bars of each layer's histograms under its slab, and outlines of what is flagged.
+
+    ``stats`` maps node id → :class:`viz3d.capture.stats.LayerStats`;
+    ``nodes`` are the shown trace's nodes; ``activations`` is False in the
+    weights view (only weight histograms then, and no channel outlines).
+    Dead channels are outlined red, saturated ones yellow (cells for feature
+    vectors), layers with a scale jump get an orange frame.
+    """
+    los, his, rgbs, segs, cols = [], [], [], [], []
+    tile_mode = layout.mode == "tile"
+    for slab in layout.slabs:
+        s = stats.get(slab.node_id)
+        if s is None or slab.is_generic:
+            continue
+        hists = []
+        if s.act_hist is not None and activations:  # type: ignore[attr-defined]
+            hists.append((s.act_hist.counts, ACTIVATION_RGB))  # type: ignore[attr-defined]
+        if s.weight_hist is not None:  # type: ignore[attr-defined]
+            hists.append((s.weight_hist.counts, WEIGHT_RGB))  # type: ignore[attr-defined]
+        lo, hi, rgb = histogram_bars(slab, hists)
+        los.append(lo)
+        his.append(hi)
+        rgbs.append(rgb)
+        if not (tile_mode and activations):
+            continue
+        node = nodes[slab.node_id]
+        shape, display = node.shape, node.display  # type: ignore[attr-defined]
+        cells = None  # feature vectors show one map of cells: outline the cells
+        if len(shape) == 2 and display is not None:
+            cells = (int(display.shape[1]), int(display.shape[2]))
+        elif len(shape) != 4:
+            continue
+        for channels, rgba in ((s.dead_channels, DEAD_RGBA), (s.saturated_channels, SATURATED_RGBA)):  # type: ignore[attr-defined]
+            seg = tile_outlines(slab, channels, cells=cells)
+            segs.append(seg)
+            cols.append(np.tile(rgba, (len(seg) // 2, 1)))
+        if any("scale" in f for f in s.flags):  # type: ignore[attr-defined]
+            z = slab.front_z + 0.02 * float(slab.size[2])
+            c = [
+                (slab.lo[0], slab.lo[1], z),
+                (slab.hi[0], slab.lo[1], z),
+                (slab.hi[0], slab.hi[1], z),
+                (slab.lo[0], slab.hi[1], z),
+            ]
+            segs.append(np.array([c[i % 4] for k in range(4) for i in (k, k + 1)]))
+            cols.append(np.tile(SCALE_RGBA, (4, 1)))
+
+    def cat(parts: list[np.ndarray], width: int) -> np.ndarray:
+        return np.concatenate(parts) if parts else np.zeros((0, width))
+
+    return HealthOverlay(cat(los, 3), cat(his, 3), cat(rgbs, 3), cat(segs, 3), cat(cols, 4))
