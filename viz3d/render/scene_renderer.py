@@ -418,12 +418,12 @@ class SceneRenderer:
         for slab in self.layout.slabs:
             node = self.trace.nodes[slab.node_id]
             if node.display is None:
-                detail = node.op
+                detail = "" if node.op == node.name else node.op
             elif node.display_rgb or node.grid_cols or node.display_colormap:
                 detail = node.display_note  # weights: "16 filters 5x5, RGB", "32x16 kernels 3x3"
             else:
                 detail = "x".join(str(int(s)) for s in node.display.shape)
-            out.append(f"{node.name}  {detail}")
+            out.append(f"{node.name}  {detail}".strip())
         return out
 
     def visible_labels(self, view_projection: np.ndarray, size: tuple[int, int], scale: float = 1.0) -> np.ndarray:
