@@ -225,3 +225,18 @@ def test_shipped_first_layer_filters_are_smooth_patterns_not_noise() -> None:
     a = torch.cat([w[..., :, :-1].flatten(), w[..., :-1, :].flatten()])
     b = torch.cat([w[..., :, 1:].flatten(), w[..., 1:, :].flatten()])
     assert float(torch.corrcoef(torch.stack([a, b]))[0, 1]) > 0.6  # a random init gives about 0
+
+
+def test_1d_convolution_outputs_are_signals_not_token_grids() -> None:
+    model = nn.Sequential(
+        nn.Conv1d(2, 16, 3, padding=1), nn.ReLU(), nn.MaxPool1d(2), nn.Flatten(), nn.Linear(16 * 8, 4)
+    )
+    trace = capture(model, torch.rand(1, 2, 16))
+    for name in ("0", "1", "2"):
+        node = trace.node(name)
+        assert node.display is not None and node.display.shape[1] == 1, name  # C maps of 1 x L
+    assert tuple(trace.node("0").display.shape) == (16, 1, 16)  # 16 channels is square: still not tokens
+    torch.testing.assert_close(trace.node("1").display[:, 0], trace.node("1").tensor[0])
+    vit_like = nn.Sequential(nn.Linear(8, 8), nn.ReLU())
+    tokens = capture(vit_like, torch.rand(1, 16, 8))
+    assert tuple(tokens.node("1").display.shape) == (8, 4, 4)  # a token sequence stays a grid

@@ -134,7 +134,9 @@ def test_health_overlay_bars_and_flag_outlines() -> None:
     hist = SimpleNamespace(counts=[0, 3, 9, 1])
     stats = {
         0: SimpleNamespace(act_hist=hist, weight_hist=None, dead_channels=[1, 3], saturated_channels=[], flags=[]),
-        1: SimpleNamespace(act_hist=hist, weight_hist=hist, dead_channels=[], saturated_channels=[2], flags=["x scale"]),
+        1: SimpleNamespace(
+            act_hist=hist, weight_hist=hist, dead_channels=[], saturated_channels=[2], flags=["x scale"]
+        ),
     }
     o = health_overlay(layout, trace.nodes, stats, activations=True)
     assert len(o.bars_lo) == 3 + 3 + 3  # non-empty bins: one chart on slab 0, two on slab 1

@@ -8,7 +8,15 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from viz3d.capture.common import ProgressCallback, RawNode, Viz3dWarning, classify_edges, make_node, warn_once
+from viz3d.capture.common import (
+    ProgressCallback,
+    RawNode,
+    Viz3dWarning,
+    classify_edges,
+    make_node,
+    signal_layouts,
+    warn_once,
+)
 from viz3d.capture.fx_capture import capture_fx
 from viz3d.capture.hook_capture import capture_hooks
 from viz3d.capture.trace import CaptureMethod, Edge, Node, Trace
@@ -96,7 +104,8 @@ def capture(
     else:
         raise Viz3dError(f"unknown capture method {method!r}: use 'fx' or 'hooks'")
 
-    nodes = [make_node(i, r, batch_index, batch_size) for i, r in enumerate(raw)]
+    signals = signal_layouts(raw)
+    nodes = [make_node(i, r, batch_index, batch_size, signals[i]) for i, r in enumerate(raw)]
     trace = Trace(
         nodes=nodes,
         edges=classify_edges(pairs),

@@ -147,7 +147,29 @@ class RawNode:
     module: nn.Module | None = None
 
 
-def make_node(node_id: int, raw: RawNode, batch_index: int, batch_size: int) -> Node:
+ONE_D_MODULES = (nn.Conv1d, nn.ConvTranspose1d, nn.BatchNorm1d, nn.MaxPool1d, nn.AvgPool1d, nn.AdaptiveAvgPool1d)
+
+
+def signal_layouts(raw: list[RawNode]) -> list[bool]:
+    """Which (N, C, L) outputs are channels-first signals rather than (N, L, D) token sequences.
+
+    1-D convolutions, their pooling and normalization produce signals, and
+    elementwise ops (ReLU, additions) keep the layout of a same-shaped input.
+    """
+    out: list[bool] = []
+    for r in raw:
+        tensors = flatten_tensors(r.output)
+        shape = tuple(tensors[0].shape) if tensors else ()
+        signal = len(shape) == 3 and isinstance(r.module, ONE_D_MODULES)
+        if not signal and len(shape) == 3 and r.spec.kind == "elementwise":
+            signal = any(
+                out[p] and tuple(flatten_tensors(raw[p].output)[0].shape) == shape for p in r.inputs if p < len(out)
+            )
+        out.append(signal)
+    return out
+
+
+def make_node(node_id: int, raw: RawNode, batch_index: int, batch_size: int, channels_first: bool = False) -> Node:
     """Detach the activation, select the sample and build its display volume."""
     tensors = flatten_tensors(raw.output)
     tensor = tensors[0].detach() if tensors else None
@@ -171,7 +193,7 @@ def make_node(node_id: int, raw: RawNode, batch_index: int, batch_size: int) -> 
         node.display_note = "complex output not shown"
         return node
     sample = tensor[batch_index] if tensor.dim() >= 1 and tensor.shape[0] == batch_size else tensor
-    node.display, note = to_display(sample)
+    node.display, note = to_display(sample, channels_first)
     notes = [note] if note else []
     if len(tensors) > 1:
         notes.append(f"{len(tensors)} outputs, showing the first")

@@ -4,7 +4,8 @@
 - (C,) vectors become one map of cells in a near-square grid (zero padded);
 - (L, D) token sequences whose L (or L - 1, with a class token) is a square
   number become D-channel images of side √L (the class token is dropped and
-  noted); other sequences are shown as one L×D map;
+  noted); other sequences are shown as one L×D map; (C, L) outputs of 1-D
+  convolutions are C maps of 1×L;
 - (C, D, H, W) volumes fold D into channels; scalars become one cell.
 """
 
@@ -27,15 +28,19 @@ def vector_grid_shape(n: int) -> tuple[int, int]:
     return rows, cols
 
 
-def to_display(sample: torch.Tensor) -> tuple[torch.Tensor, str]:
+def to_display(sample: torch.Tensor, channels_first: bool = False) -> tuple[torch.Tensor, str]:
     """Reshape one sample's activation (batch dimension removed) to (C, H, W).
 
+    ``channels_first`` marks a 2-D sample as (C, L) signals (Conv1d and its
+    pooling/normalization), shown as C maps of 1×L, rather than a token sequence.
     Returns the display tensor (same device; a view where possible) and a
     note describing any reinterpretation, empty when none.
     """
     t = sample
     if not t.dtype.is_floating_point:
         t = t.float()
+    if channels_first and t.dim() == 2:
+        return t.unsqueeze(1), f"{t.shape[0]} signals of length {t.shape[1]}"
     if t.dim() == 0:
         return t.reshape(1, 1, 1), "scalar"
     if t.dim() == 1:
