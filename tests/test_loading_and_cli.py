@@ -191,3 +191,13 @@ def test_cli_render_from_a_saved_view(tmp_path: Path) -> None:
     assert main(["render", "--out", str(out), "--size", "160x100", "--camera", str(view), "--ssaa", "1"]) == 0
     assert Image.open(out).size == (160, 100)
     assert main(["render", "--out", str(out), "--camera", "top"]) == 2
+
+
+def test_random_inputs_for_models_without_a_declared_shape() -> None:
+    from torch import nn
+
+    assert load_input("random", nn.Sequential(nn.Linear(7, 2))).shape == (1, 7)
+    assert load_input("random", nn.Sequential(nn.Conv1d(3, 4, 3))).shape == (1, 3, 256)
+    assert load_input("random", nn.Sequential(nn.Conv2d(5, 4, 3))).shape == (1, 5, 224, 224)
+    with pytest.raises(Viz3dError, match="input_shape attribute"):
+        load_input("random", nn.Sequential(nn.ReLU()))

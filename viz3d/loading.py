@@ -148,9 +148,14 @@ def load_input(spec: str, model: nn.Module, seed: int = 0) -> torch.Tensor:
     if spec == "random":
         if shape is None:
             guess = expected_input_shape(model)
-            if guess is None or len(guess) != 4:
-                raise Viz3dError("cannot guess this model's input shape for --input random: pass an image file")
-            shape = (1, int(guess[1]), 224, 224)
+            if guess is None:
+                raise Viz3dError(
+                    "cannot guess this model's input shape for --input random: give the model an input_shape "
+                    "attribute, e.g. (1, 3, 224, 224)"
+                )
+            # Batch 1; spatial sizes a typical image (224) or signal (256) would have.
+            sizes = {"N": 1, "H": 224, "W": 224, "D": 16, "L": 256}
+            shape = tuple(sizes[str(v)] if isinstance(v, str) else int(v) for v in guess)
         g = torch.Generator().manual_seed(seed)
         return torch.rand(tuple(shape), generator=g)
     if spec.startswith("sample"):
