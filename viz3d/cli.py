@@ -93,6 +93,10 @@ def _build_parser() -> argparse.ArgumentParser:
     render.add_argument("--out", default="frame.png")
     render.add_argument("--size", type=parse_size, default=(1920, 1080))
     render.add_argument("--ssaa", type=int, default=2, choices=[1, 2, 3, 4], help="supersampling factor")
+    render.add_argument(
+        "--texture-format", default="r32f", choices=["r32f", "r16f"], help="activation textures (r16f: half the memory)"
+    )
+    render.add_argument("--batch-index", type=int, default=0, help="which sample of the input batch to show")
     _add_view_options(render)
     inspect = sub.add_parser("inspect", help="per-layer statistics and health flags as a table (or --json)")
     inspect.add_argument(
@@ -135,7 +139,7 @@ def _render_to_png(args: argparse.Namespace, model_spec: str, weights: str | Non
     t0 = time.perf_counter()
     with console.status("loading the model...", spinner="dots"):
         model, x = _load(model_spec, weights, args.input)
-    trace = capture_with_progress(model, x, args.group_depth, console)
+    trace = capture_with_progress(model, x, args.group_depth, console, getattr(args, "batch_index", 0))
     with console.status(f"rendering {args.size[0]}x{args.size[1]}...", spinner="dots"):
         image = render(
             trace,
@@ -147,6 +151,7 @@ def _render_to_png(args: argparse.Namespace, model_spec: str, weights: str | Non
             connections=_kinds(args.connections),
             select=args.select,
             show=args.show,
+            texture_format=getattr(args, "texture_format", "r32f"),
         )
         out = save_png(image, args.out)
     _say(
@@ -160,7 +165,7 @@ def _kinds(text: str) -> tuple[str, ...]:
     return tuple(k.strip() for k in text.split(",") if k.strip())
 
 
-def capture_with_progress(model: Any, x: Any, group_depth: int | None, console: Any) -> Any:
+def capture_with_progress(model: Any, x: Any, group_depth: int | None, console: Any, batch_index: int = 0) -> Any:
     """Capture with a progress bar (shown on a terminal only)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -173,7 +178,7 @@ def capture_with_progress(model: Any, x: Any, group_depth: int | None, console: 
         def update(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        return capture(model, x, group_depth=group_depth, progress=update)
+        return capture(model, x, group_depth=group_depth, batch_index=batch_index, progress=update)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
