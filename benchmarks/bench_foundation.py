@@ -106,7 +106,7 @@ def bench_scene(name: str, trace: Trace, quick: bool, repeats: int) -> dict[str,
     # Host upload of every layer: pack (a no-op view here) + glTexSubImage3D, vs a numpy copy of the same bytes.
     from viz3d.gpu import pack_for_texture
 
-    packed = [pack_for_texture(trace.nodes[layer.slab.node_id].display, layer.plan) for layer in renderer.layers]
+    packed = [pack_for_texture(trace.nodes[layer.node_id].display, layer.plan) for layer in renderer.layers]
 
     def upload_all() -> None:
         for layer, data in zip(renderer.layers, packed, strict=True):
