@@ -138,3 +138,30 @@ def test_egl_device_selection_leaves_mesa_alone() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=Path(__file__).parents[1]
     )
     assert "kept the default display" in out.stdout
+
+
+@pytest.mark.gl
+@pytest.mark.parametrize("fmt", ["r32f", "r16f"])
+def test_pixel_buffer_upload_into_a_texture(gl: Any, fmt: str) -> None:
+    """The GL half of the CUDA path, on any GL: fill a PBO, upload from offset 0, read back."""
+    from vispy import gloo
+
+    from tests.gl_helpers import read_texture
+    from viz3d.gpu.pixel_buffer import PixelBuffer
+    from viz3d.gpu.upload import gl_texture_handle
+
+    data = torch.randn(6, 5, 7)
+    staged = data.to(staging_dtype(fmt)).contiguous()
+    tex = gloo.Texture3D(shape=(6, 5, 7, 1), format="red", internalformat=fmt, interpolation="nearest")
+    handle = gl_texture_handle(tex, gl)
+    pbo = PixelBuffer(pbo_bytes((6, 5, 7), fmt))
+    assert pbo.nbytes == staged.numel() * staged.element_size()
+    pbo.write_from_host(staged.numpy().tobytes())
+    pbo.upload_to_texture(handle, (6, 5, 7), gl_type(fmt))
+    np.testing.assert_array_equal(read_texture(tex, gl), staged.float().numpy())
+    # The PBO is unbound afterwards: gloo's own uploads still work.
+    tex.set_data(np.zeros((6, 5, 7, 1), np.float32))
+    gl.context.flush_commands()
+    np.testing.assert_array_equal(read_texture(tex, gl), np.zeros((6, 5, 7), np.float32))
+    pbo.delete()
+    tex.delete()

@@ -14,7 +14,6 @@ so a machine without them never touches them.
 
 from __future__ import annotations
 
-import ctypes
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +21,7 @@ from typing import Any
 import torch
 
 from viz3d.errors import Viz3dError
+from viz3d.gpu.pixel_buffer import GL_FLOAT, GL_HALF_FLOAT, PixelBuffer
 
 
 class InteropUnavailable(Viz3dError):
@@ -105,8 +105,6 @@ def interop_problem(device: torch.device, gl_vendor: str, env: InteropEnvironmen
 
 
 # --- what is copied, in which format ------------------------------------------------------
-GL_FLOAT = 0x1406
-GL_HALF_FLOAT = 0x140B
 
 
 def staging_dtype(texture_format: str) -> torch.dtype:
@@ -157,9 +155,8 @@ def _check(result: Any, what: str) -> Any:
 
 @dataclass
 class _Registration:
-    pbo: int
+    pbo: PixelBuffer
     resource: Any
-    nbytes: int
 
 
 class CudaUploader:
@@ -173,27 +170,28 @@ class CudaUploader:
 
     def _registration(self, texture: Any, nbytes: int) -> _Registration:
         from cuda.bindings import runtime as cudart
-        from OpenGL import GL
 
         reg = self._registrations.get(texture.id)
-        if reg is not None and reg.nbytes == nbytes:
+        if reg is not None and reg.pbo.nbytes == nbytes:
             return reg
         if reg is not None:  # the texture was re-specified: register a PBO of the new size
             self._release_one(texture.id)
-        pbo = int(GL.glGenBuffers(1))
-        GL.glBindBuffer(GL.GL_PIXEL_UNPACK_BUFFER, pbo)
-        GL.glBufferData(GL.GL_PIXEL_UNPACK_BUFFER, nbytes, None, GL.GL_STREAM_DRAW)
-        GL.glBindBuffer(GL.GL_PIXEL_UNPACK_BUFFER, 0)
+        pbo = PixelBuffer(nbytes)
         flags = cudart.cudaGraphicsRegisterFlags.cudaGraphicsRegisterFlagsWriteDiscard
-        resource = _check(cudart.cudaGraphicsGLRegisterBuffer(pbo, int(flags)), "cudaGraphicsGLRegisterBuffer")
-        reg = _Registration(pbo, resource, nbytes)
+        try:
+            resource = _check(
+                cudart.cudaGraphicsGLRegisterBuffer(pbo.handle, int(flags)), "cudaGraphicsGLRegisterBuffer"
+            )
+        except Exception:
+            pbo.delete()
+            raise
+        reg = _Registration(pbo, resource)
         self._registrations[texture.id] = reg
         return reg
 
     def upload(self, texture: Any, packed: torch.Tensor, canvas: Any) -> None:
         import cupy as cp
         from cuda.bindings import runtime as cudart
-        from OpenGL import GL
 
         from viz3d.gpu.upload import gl_texture_handle
 
@@ -217,16 +215,7 @@ class CudaUploader:
                 target[...] = cp.from_dlpack(source)
         finally:
             _check(cudart.cudaGraphicsUnmapResources(1, reg.resource, stream), "cudaGraphicsUnmapResources")
-        GL.glBindBuffer(GL.GL_PIXEL_UNPACK_BUFFER, reg.pbo)
-        GL.glBindTexture(GL.GL_TEXTURE_3D, handle)
-        GL.glPixelStorei(GL.GL_UNPACK_ALIGNMENT, 2 if self.texture_format == "r16f" else 4)
-        GL.glTexSubImage3D(
-            GL.GL_TEXTURE_3D, 0, 0, 0, 0, width, height, depth, GL.GL_RED, gl_type(self.texture_format),
-            ctypes.c_void_p(0),
-        )  # fmt: skip
-        GL.glBindTexture(GL.GL_TEXTURE_3D, 0)
-        # gloo's own uploads fail with GL_INVALID_OPERATION while a PBO stays bound.
-        GL.glBindBuffer(GL.GL_PIXEL_UNPACK_BUFFER, 0)
+        reg.pbo.upload_to_texture(handle, (depth, height, width), gl_type(self.texture_format))
 
     @property
     def registered(self) -> int:
@@ -235,11 +224,10 @@ class CudaUploader:
 
     def _release_one(self, key: int) -> None:
         from cuda.bindings import runtime as cudart
-        from OpenGL import GL
 
         reg = self._registrations.pop(key)
         _check(cudart.cudaGraphicsUnregisterResource(reg.resource), "cudaGraphicsUnregisterResource")
-        GL.glDeleteBuffers(1, [reg.pbo])
+        reg.pbo.delete()
 
     def release(self) -> None:
         """Unregister every PBO from CUDA, then delete it (the context must be current)."""

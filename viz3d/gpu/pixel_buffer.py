@@ -1,0 +1,56 @@
+"""A GL pixel-unpack buffer (PBO) and the texture upload from it: the GL half of the CUDA path.
+
+Kept apart from the CUDA half so it can be checked on any GL (Mesa included),
+filling the buffer from the host in tests where CUDA writes it in use.
+"""
+
+from __future__ import annotations
+
+import ctypes
+
+GL_FLOAT = 0x1406
+GL_HALF_FLOAT = 0x140B
+
+
+class PixelBuffer:
+    """A GL buffer of ``nbytes`` for ``glTexSubImage3D`` uploads; the GL context must be current."""
+
+    def __init__(self, nbytes: int) -> None:
+        from OpenGL import GL
+
+        self.nbytes = nbytes
+        self.handle = int(GL.glGenBuffers(1))
+        GL.glBindBuffer(GL.GL_PIXEL_UNPACK_BUFFER, self.handle)
+        # Stream-draw: written once per update, read once by the texture upload.
+        GL.glBufferData(GL.GL_PIXEL_UNPACK_BUFFER, nbytes, None, GL.GL_STREAM_DRAW)
+        GL.glBindBuffer(GL.GL_PIXEL_UNPACK_BUFFER, 0)
+
+    def write_from_host(self, data: bytes) -> None:
+        """Fill the buffer from host memory (tests and the host fallback of this class only)."""
+        from OpenGL import GL
+
+        GL.glBindBuffer(GL.GL_PIXEL_UNPACK_BUFFER, self.handle)
+        GL.glBufferSubData(GL.GL_PIXEL_UNPACK_BUFFER, 0, len(data), data)
+        GL.glBindBuffer(GL.GL_PIXEL_UNPACK_BUFFER, 0)
+
+    def upload_to_texture(self, texture_handle: int, shape: tuple[int, int, int], gl_type: int) -> None:
+        """Copy the buffer into a whole 3D texture of ``shape`` (depth, height, width), single channel."""
+        from OpenGL import GL
+
+        depth, height, width = shape
+        GL.glBindBuffer(GL.GL_PIXEL_UNPACK_BUFFER, self.handle)
+        GL.glBindTexture(GL.GL_TEXTURE_3D, texture_handle)
+        GL.glPixelStorei(GL.GL_UNPACK_ALIGNMENT, 2 if gl_type == GL_HALF_FLOAT else 4)
+        # With a PBO bound, the "pixels" argument is a byte offset into it.
+        GL.glTexSubImage3D(GL.GL_TEXTURE_3D, 0, 0, 0, 0, width, height, depth, GL.GL_RED, gl_type, ctypes.c_void_p(0))
+        GL.glBindTexture(GL.GL_TEXTURE_3D, 0)
+        # gloo's own uploads fail with GL_INVALID_OPERATION while a PBO stays bound.
+        GL.glBindBuffer(GL.GL_PIXEL_UNPACK_BUFFER, 0)
+        GL.glPixelStorei(GL.GL_UNPACK_ALIGNMENT, 4)
+
+    def delete(self) -> None:
+        from OpenGL import GL
+
+        if self.handle:
+            GL.glDeleteBuffers(1, [self.handle])
+            self.handle = 0
