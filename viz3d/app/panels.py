@@ -98,14 +98,16 @@ def inset_panel(
     draw.text((pad, pad - 2), title, font=f, fill=TEXT)
     top = pad + size + 6
     img.paste(Image.fromarray(big).convert("RGBA"), (pad, top))
-    if h * w <= 49 and not rgb:
-        cell = font(max(9, min(14, scale // 4)))
+    if h * w <= 49:
+        # Small kernels print their weights: one value per cell, or R, G, B stacked for colour filters.
+        cell = font(max(8, min(14, scale // (7 if rgb else 4))))
         for y in range(h):
             for x in range(w):
                 r, g, b = (int(v) for v in colour[y, x])
                 ink = (0, 0, 0, 255) if 0.299 * r + 0.587 * g + 0.114 * b > 140 else (255, 255, 255, 255)
                 centre = (pad + (x + 0.5) * scale, top + (y + 0.5) * scale)
-                draw.text(centre, f"{values[y, x]:.2g}", font=cell, fill=ink, anchor="mm")
+                text = "\n".join(f"{v:.2g}" for v in values[:, y, x]) if rgb else f"{values[y, x]:.2g}"
+                draw.multiline_text(centre, text, font=cell, fill=ink, anchor="mm", align="center", spacing=1)
     bx = pad * 2 + big.shape[1]
     if rgb:
         ramp = np.linspace(1.0, 0.0, big.shape[0])[:, None, None] * np.ones((1, bar_w, 3)) * 255
