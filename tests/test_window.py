@@ -445,3 +445,18 @@ def test_viz3d_demo_opens_a_window_and_draws(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "first frame" in proc.stderr
     assert not list(tmp_path.iterdir())  # a window, not a PNG
+
+
+def test_n_in_the_weights_view_switches_filter_ranges(window: ViewerWindow) -> None:
+    key(window, "W")
+    try:
+        conv1 = window.trace.node("conv1")
+        layer = window.renderer.layer_for(conv1.id)
+        assert conv1.display_norm == "channel"
+        key(window, "N")
+        assert window.trace.node("conv1").display_norm == "layer"
+        assert window.renderer.layer_for(conv1.id) is layer  # updated in place, no new textures
+        key(window, "N")
+        assert window.trace.node("conv1").display_norm == "channel"
+    finally:
+        key(window, "W")

@@ -68,6 +68,7 @@ def render(
     select: str | tuple[int, int, int, int] | None = None,
     connection_budget: int | None = None,
     show: str = "activations",
+    shared_filter_range: bool = False,
 ) -> np.ndarray:
     """Render a network's activations offscreen.
 
@@ -94,6 +95,8 @@ def render(
         Most curve segments drawn (strongest first); None for the default.
     show
         ``"activations"`` or ``"weights"`` (conv filters and weight matrices).
+    shared_filter_range
+        Weights view: one range for all colour filters of a layer instead of one per filter.
 
     Returns
     -------
@@ -115,7 +118,7 @@ def render(
     if show == "weights":
         from viz3d.capture.weights import weights_trace
 
-        trace = weights_trace(trace)
+        trace = weights_trace(trace, shared_normalization=shared_filter_range)
     elif show != "activations":
         raise Viz3dError(f"unknown view {show!r}: use 'activations' or 'weights'")
     layout = layout_trace(trace)

@@ -71,6 +71,9 @@ def _add_view_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--select", default=None, help="unit for rf/weights: LAYER:CHANNEL[:Y:X], e.g. conv3:5:2:4")
     p.add_argument("--show", default="activations", choices=["activations", "weights"], help="what the slabs show")
+    p.add_argument(
+        "--shared-filter-range", action="store_true", help="weights view: one range for a layer's colour filters"
+    )
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -151,6 +154,7 @@ def _render_to_png(args: argparse.Namespace, model_spec: str, weights: str | Non
             connections=_kinds(args.connections),
             select=args.select,
             show=args.show,
+            shared_filter_range=args.shared_filter_range,
             texture_format=getattr(args, "texture_format", "r32f"),
         )
         out = save_png(image, args.out)
@@ -208,6 +212,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         title="viz3d demo",
         camera=args.camera,
     )
+    window.shared_filter_range = args.shared_filter_range
     if args.show == "weights":
         window.action_toggle_weights_view()
     kinds = set(_kinds(args.connections))

@@ -90,6 +90,7 @@ class ViewerWindow:
         self.trace = trace
         self.activation_trace = trace  # what was captured; self.trace is what is shown
         self.showing = "activations"
+        self.shared_filter_range = False  # weights view: colour filters normalized per filter, or shared
         self.model = model
         self.inputs = list(inputs)
         self.input_index = 0
@@ -574,6 +575,14 @@ class ViewerWindow:
         self.canvas.update()
 
     def action_cycle_normalization(self) -> None:
+        if self.showing == "weights":
+            # Weights have fixed ranges; N switches colour filters between per-filter and shared ranges.
+            self.shared_filter_range = not self.shared_filter_range
+            self._show(keep_view=True)
+            self.say(
+                "colour filters: " + ("one range for the layer" if self.shared_filter_range else "one range per filter")
+            )
+            return
         i = NORMALIZATIONS.index(self.renderer.normalization)
         self.renderer.set_normalization(NORMALIZATIONS[(i + 1) % len(NORMALIZATIONS)])
         self._refresh_selection()
@@ -635,14 +644,17 @@ class ViewerWindow:
         """Show the activation trace, or its weights in the weights view."""
         from viz3d.capture.weights import weights_trace
 
-        trace = weights_trace(self.activation_trace) if self.showing == "weights" else self.activation_trace
+        if self.showing == "weights":
+            trace = weights_trace(self.activation_trace, shared_normalization=self.shared_filter_range)
+        else:
+            trace = self.activation_trace
         self.canvas.set_current()
         same = [n.name for n in trace.nodes] == [n.name for n in self.trace.nodes]
-        if keep_view and same and self.showing == "activations":
-            # Same network: only the activations change, so upload in place.
+        if keep_view and same:
+            # Same network: only the values (or their ranges) change, so upload in place.
             self.renderer.update_activations(trace)
             self.trace = trace
-        elif not (same and self.showing == "weights" and keep_view):
+        else:
             old = self.renderer
             self.trace = trace
             self.layout = layout_trace(trace, self.layout_mode)  # type: ignore[arg-type]
