@@ -240,7 +240,8 @@ class ViewerWindow:
         if self._minimap is None or self._minimap_trace is not self.trace:
             self._minimap = Minimap(self.trace, max_height=max(120, int(self.size[1] * 0.55)))
             self._minimap_trace = self.trace
-            self._minimap.position = (10.0, float(self.size[1] - self._minimap.size[1] - 10))
+        # Bottom-left corner, following window resizes.
+        self._minimap.position = (10.0, float(self.size[1] - self._minimap.size[1] - 10))
         return self._minimap
 
     def camera_node(self) -> int | None:
