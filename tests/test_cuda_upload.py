@@ -22,6 +22,15 @@ def texture(fmt: str, shape: tuple[int, int, int]) -> Any:
     return gloo.Texture3D(shape=(*shape, 1), format="red", internalformat=fmt, interpolation="nearest")
 
 
+def uploaded(data: torch.Tensor, canvas: Any, limit: int = 2048, fmt: str = "r32f") -> tuple[Any, Any, CudaUploader]:
+    """A texture for ``data`` after one CUDA upload: (plan, texture, uploader)."""
+    plan = plan_texture(*data.shape, limit)
+    tex = texture(fmt, plan.texture_shape)
+    up = CudaUploader(fmt)
+    up.upload(tex, pack_for_texture(data, plan), canvas)
+    return plan, tex, up
+
+
 def both_paths(data: torch.Tensor, fmt: str, canvas: Any) -> tuple[np.ndarray, np.ndarray]:
     plan = plan_texture(*data.shape, 2048)
     packed = pack_for_texture(data, plan)
@@ -68,10 +77,7 @@ def test_views_and_dtypes(gl: Any, kind: str) -> None:
         "packed": base,
     }[kind]
     limit = 8 if kind == "packed" else 2048  # forces channels side by side
-    plan = plan_texture(*data.shape, limit)
-    tex = texture("r32f", plan.texture_shape)
-    up = CudaUploader("r32f")
-    up.upload(tex, pack_for_texture(data, plan), gl)
+    plan, tex, up = uploaded(data, gl, limit)
     expected = pack_for_texture(data.float().cpu(), plan).numpy()
     np.testing.assert_array_equal(read_texture(tex, gl), expected)
     up.release()
@@ -82,11 +88,8 @@ def test_an_upload_makes_no_device_to_host_copy(gl: Any) -> None:
     from torch.profiler import ProfilerActivity, profile
 
     data = torch.randn(256, 56, 56, device="cuda")
-    plan = plan_texture(*data.shape, 2048)
-    tex = texture("r32f", plan.texture_shape)
-    up = CudaUploader("r32f")
+    plan, tex, up = uploaded(data, gl)  # registration outside the profile
     packed = pack_for_texture(data, plan)
-    up.upload(tex, packed, gl)  # registration outside the profile
     torch.cuda.synchronize()
     with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
         up.upload(tex, packed, gl)
@@ -99,10 +102,7 @@ def test_an_upload_makes_no_device_to_host_copy(gl: Any) -> None:
 
 def test_1000_updates_leak_nothing(gl: Any) -> None:
     data = torch.randn(64, 28, 28, device="cuda")
-    plan = plan_texture(*data.shape, 2048)
-    tex = texture("r32f", plan.texture_shape)
-    up = CudaUploader("r32f")
-    up.upload(tex, pack_for_texture(data, plan), gl)
+    plan, tex, up = uploaded(data, gl)
     torch.cuda.synchronize()
     before = torch.cuda.memory_allocated()
     free_before = torch.cuda.mem_get_info()[0]

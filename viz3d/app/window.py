@@ -117,7 +117,7 @@ class ViewerWindow:
         self.show_stats = False
         self.show_minimap = True
         self._minimap: Any = None
-        self._minimap_trace: Trace | None = None
+        self._minimap_drawn: tuple[int, tuple[float, float]] | None = None  # (image id, position) uploaded
         self._stats_cache: tuple[Trace, dict[int, Any]] | None = None
         self.message = ""
         self.message_until = 0.0
@@ -237,9 +237,8 @@ class ViewerWindow:
         """The minimap of the shown trace (rebuilt when the trace changes)."""
         from viz3d.app.minimap import Minimap
 
-        if self._minimap is None or self._minimap_trace is not self.trace:
+        if self._minimap is None:  # dropped by _show when the network's structure changes
             self._minimap = Minimap(self.trace, max_height=max(120, int(self.size[1] * 0.55)))
-            self._minimap_trace = self.trace
         # Bottom-left corner, following window resizes.
         self._minimap.position = (10.0, float(self.size[1] - self._minimap.size[1] - 10))
         return self._minimap
@@ -258,7 +257,11 @@ class ViewerWindow:
             return
         mini = self.minimap()
         mini.mark(self.camera_node())
-        self._overlay.set("minimap", mini.image(), mini.position)
+        image = mini.image()  # cached until the mark moves
+        drawn = (id(image), mini.position)
+        if drawn != self._minimap_drawn or "minimap" not in self._overlay:
+            self._overlay.set("minimap", image, mini.position)
+            self._minimap_drawn = drawn
 
     def action_toggle_minimap(self) -> None:
         self.show_minimap = not self.show_minimap
@@ -404,18 +407,18 @@ class ViewerWindow:
             )
         return out
 
-    def _refresh_selection(self) -> None:
+    def _refresh_selection(self, connections: bool = True) -> None:
         from viz3d.app.panels import inset_panel
 
         if self.selection is None:
             return
         node_id, c, y, x = self.selection
         node = self.trace.nodes[node_id]
-        if self.layout_mode == "tile":
+        if connections and self.layout_mode == "tile":
             self.renderer.set_highlight(unit_outline(self.trace, self.layout, node_id, c, y, x))
             for kind, sets in unit_connections(self.trace, self.layout, node_id, c, y, x).items():
                 self.renderer.set_connections(kind, sets)
-        else:
+        elif connections:
             self.renderer.set_highlight(None)
         layer = self.renderer.layer_for(node_id)
         assert node.display is not None and layer is not None
@@ -572,7 +575,7 @@ class ViewerWindow:
     def action_cycle_colormap(self) -> None:
         i = COLORMAPS.index(self.renderer.colormap)
         self.renderer.set_colormap(COLORMAPS[(i + 1) % len(COLORMAPS)])
-        self._refresh_selection()
+        self._refresh_selection(connections=False)  # only the inset's colours change
         self.canvas.update()
 
     def action_cycle_normalization(self) -> None:
@@ -586,7 +589,7 @@ class ViewerWindow:
             return
         i = NORMALIZATIONS.index(self.renderer.normalization)
         self.renderer.set_normalization(NORMALIZATIONS[(i + 1) % len(NORMALIZATIONS)])
-        self._refresh_selection()
+        self._refresh_selection(connections=False)  # only the inset's range changes
         self.canvas.update()
 
     def action_toggle_volume(self) -> None:
@@ -665,6 +668,7 @@ class ViewerWindow:
             self.renderer.connection_kinds = set(old.connection_kinds)
             old.delete()
             self.selection = None
+            self._minimap = None
             if not keep_view:
                 self.camera = self.home_camera()
         self._refresh_selection()
