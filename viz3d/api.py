@@ -111,7 +111,7 @@ def render(
     >>> img.shape
     (200, 320, 4)
     """
-    from viz3d.render.offscreen import render_frame
+    from viz3d.render.offscreen import offscreen_canvas, render_frame
     from viz3d.render.scene_renderer import SceneRenderer
 
     trace = _trace_of(model, x, group_depth, batch_index)
@@ -121,12 +121,17 @@ def render(
         trace = weights_trace(trace, shared_normalization=shared_filter_range)
     elif show != "activations":
         raise Viz3dError(f"unknown view {show!r}: use 'activations' or 'weights'")
-    layout = layout_trace(trace)
-    cam = camera_for(layout, camera, size)
     kinds = set(connections if connections is not None else (("graph",) if edges else ()))
     unknown = kinds - set(CONNECTION_KINDS)
     if unknown:
         raise Viz3dError(f"unknown connection kinds {sorted(unknown)}; use {', '.join(CONNECTION_KINDS)}")
+    # Every argument is checked before any GL work starts.
+    unit = parse_unit(trace, select) if isinstance(select, str) else select
+    if unit is None and kinds & {"rf", "weights"}:
+        raise Viz3dError("connections 'rf' and 'weights' need a selected unit: pass select='LAYER:CHANNEL[:Y:X]'")
+    layout = layout_trace(trace)
+    cam = camera_for(layout, camera, size)
+    links = unit_connections(trace, layout, *unit, kinds=kinds) if unit is not None else {}
     renderer = SceneRenderer(
         trace,
         layout,
@@ -138,22 +143,17 @@ def render(
     )
     if connection_budget is not None:
         renderer.connection_budget = connection_budget
-    from viz3d.render.offscreen import offscreen_canvas
-
     offscreen_canvas()
-    renderer.initialize()
-    unit = parse_unit(trace, select) if isinstance(select, str) else select
-    if unit is None and kinds & {"rf", "weights"}:
-        raise Viz3dError("connections 'rf' and 'weights' need a selected unit: pass select='LAYER:CHANNEL[:Y:X]'")
-    if unit is not None:
-        for kind, sets in unit_connections(trace, layout, *unit, kinds=kinds).items():
+    try:
+        renderer.initialize()
+        for kind, sets in links.items():
             renderer.set_connections(kind, sets)
             renderer.set_kind_visible(kind, True)
-        renderer.set_highlight(unit_outline(trace, layout, *unit))
-    image = render_frame(renderer, cam.view_projection(size[0] / size[1]), size, ssaa=ssaa)
-    renderer.delete()
-    return image
-
+        if unit is not None:
+            renderer.set_highlight(unit_outline(trace, layout, *unit))
+        return render_frame(renderer, cam.view_projection(size[0] / size[1]), size, ssaa=ssaa)
+    finally:
+        renderer.delete()  # a call leaves no GL objects behind, even when it fails
 
 def show(
     model: nn.Module | Trace,
