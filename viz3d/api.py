@@ -155,6 +155,7 @@ def render(
     finally:
         renderer.delete()  # a call leaves no GL objects behind, even when it fails
 
+
 def show(
     model: nn.Module | Trace,
     x: torch.Tensor | None = None,
