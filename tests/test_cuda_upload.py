@@ -117,7 +117,24 @@ def test_1000_updates_leak_nothing(gl: Any) -> None:
     tex.delete()
 
 
-def test_renderer_on_cuda_tensors_draws_the_same_picture_as_the_host_path(gl: Any) -> None:
+@pytest.mark.parametrize("kind", ["float32", "nonfinite", "float16", "bfloat16", "non-contiguous"])
+def test_cupy_statistics_equal_the_host_paths(kind: str) -> None:
+    base = torch.randn(48, 30, 30, device="cuda") * 3
+    if kind == "nonfinite":
+        base[0, 1, 2], base[1, 0, 0], base[2] = float("nan"), float("-inf"), float("nan")
+    data = {"float16": base.half(), "bfloat16": base.bfloat16(), "non-contiguous": base.transpose(1, 2)}.get(kind, base)
+    on_device = CudaUploader().stats(data)
+    host = HostUploader().stats(data.cpu())
+    # min/max are all the shaders use: they must be the same bits, so the pictures are identical.
+    assert on_device.minimum.tobytes() == host.minimum.tobytes()
+    assert on_device.maximum.tobytes() == host.maximum.tobytes()
+    np.testing.assert_allclose(on_device.mean, host.mean, rtol=1e-5, atol=1e-6)
+    assert on_device.nonfinite == host.nonfinite
+
+
+def test_renderer_on_cuda_tensors_draws_the_same_picture_as_the_host_path(
+    gl: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import viz3d
     from viz3d.models.default_net import default_model
     from viz3d.models.shapes import sample_image
@@ -126,13 +143,8 @@ def test_renderer_on_cuda_tensors_draws_the_same_picture_as_the_host_path(gl: An
     x = torch.from_numpy(sample_image(0))[None].cuda()
     trace = viz3d.capture(model, x)
     assert trace.node("conv1").tensor.is_cuda
-    import os
-
-    os.environ["VIZ3D_UPLOAD"] = "cuda"
-    try:
-        a = viz3d.render(trace, size=(320, 180), ssaa=1)
-    finally:
-        os.environ["VIZ3D_UPLOAD"] = "host"
+    monkeypatch.setenv("VIZ3D_UPLOAD", "cuda")
+    a = viz3d.render(trace, size=(320, 180), ssaa=1)
+    monkeypatch.setenv("VIZ3D_UPLOAD", "host")
     b = viz3d.render(trace, size=(320, 180), ssaa=1)
-    del os.environ["VIZ3D_UPLOAD"]
     np.testing.assert_array_equal(a, b)

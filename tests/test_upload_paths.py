@@ -165,3 +165,47 @@ def test_pixel_buffer_upload_into_a_texture(gl: Any, fmt: str) -> None:
     np.testing.assert_array_equal(read_texture(tex, gl), np.zeros((6, 5, 7), np.float32))
     pbo.delete()
     tex.delete()
+
+
+# --- normalization statistics: torch (host path) and the array-module version (cupy on the CUDA path) ---
+
+
+def planted() -> torch.Tensor:
+    """(4, 5, 6) values with NaN/±Inf planted, and channel 3 with no finite value at all."""
+    t = torch.arange(4 * 5 * 6, dtype=torch.float32).reshape(4, 5, 6) - 40.0
+    t[0, 0, 0], t[1, 2, 3], t[2, 4, 5] = float("nan"), float("inf"), float("-inf")
+    t[3] = float("nan")
+    return t
+
+
+def test_torch_statistics_by_hand() -> None:
+    t = planted()
+    s = HostUploader().stats(t)
+    # Channel 0 without its NaN at (0, 0): values -39 .. -11; channel 1 without +Inf.
+    assert s.minimum.tolist() == [-39.0, -10.0, 20.0, 0.0]
+    assert s.maximum.tolist() == [-11.0, 19.0, 48.0, 0.0]
+    ch1 = [v for v in range(-10, 20) if v != -10 + 2 * 6 + 3]
+    assert s.mean[1] == pytest.approx(sum(ch1) / len(ch1))
+    assert s.mean[3] == 0.0 and s.nonfinite == 3 + 30
+
+
+@pytest.mark.parametrize("kind", ["finite", "planted", "float16", "non-contiguous", "one-channel"])
+def test_array_module_statistics_equal_torch(kind: str) -> None:
+    from viz3d.gpu.stats import channel_stats, channel_stats_array
+
+    rng = torch.Generator().manual_seed(3)
+    base = torch.randn(24, 13, 17, generator=rng) * 5
+    data = {
+        "finite": base,
+        "planted": planted(),
+        "float16": base.half(),
+        "non-contiguous": base.transpose(1, 2),
+        "one-channel": base[:1],
+    }[kind]
+    expected = channel_stats(data)
+    got = channel_stats_array(data.numpy(), np)
+    assert got.minimum.dtype == np.float32 and got.minimum.shape == (data.shape[0],)
+    assert got.minimum.tobytes() == expected.minimum.tobytes()
+    assert got.maximum.tobytes() == expected.maximum.tobytes()
+    np.testing.assert_allclose(got.mean, expected.mean, rtol=1e-5, atol=1e-5)
+    assert got.nonfinite == expected.nonfinite

@@ -22,6 +22,8 @@ import torch
 
 from viz3d.errors import Viz3dError
 from viz3d.gpu.pixel_buffer import GL_FLOAT, GL_HALF_FLOAT, PixelBuffer
+from viz3d.gpu.stats import channel_stats, channel_stats_array
+from viz3d.scene.normalization import ChannelStats
 
 
 class InteropUnavailable(Viz3dError):
@@ -136,6 +138,10 @@ def prepare_source(packed: torch.Tensor, texture_format: str) -> torch.Tensor:
     return t.contiguous()
 
 
+def _device_index(device: torch.device) -> int:
+    return device.index if device.index is not None else torch.cuda.current_device()
+
+
 def _error_name(err: Any) -> str:
     try:
         from cuda.bindings import runtime as cudart
@@ -202,20 +208,39 @@ class CudaUploader:
         handle = gl_texture_handle(texture, canvas)  # also runs gloo's queue: the texture exists
         nbytes = source.numel() * source.element_size()
         reg = self._registration(texture, nbytes)
+        index = _device_index(source.device)
         stream = torch.cuda.current_stream(source.device).cuda_stream
         _check(cudart.cudaGraphicsMapResources(1, reg.resource, stream), "cudaGraphicsMapResources")
         try:
             ptr, size = _check(cudart.cudaGraphicsResourceGetMappedPointer(reg.resource), "GetMappedPointer")
-            memory = cp.cuda.UnownedMemory(int(ptr), int(size), owner=None, device_id=source.device.index or 0)
+            memory = cp.cuda.UnownedMemory(int(ptr), int(size), owner=None, device_id=index)
             target = cp.ndarray(
                 tuple(source.shape), dtype=cp.dtype(str(source.dtype).replace("torch.", "")),
                 memptr=cp.cuda.MemoryPointer(memory, 0),
             )  # fmt: skip
-            with cp.cuda.ExternalStream(stream, source.device.index or 0):
+            with cp.cuda.Device(index), cp.cuda.ExternalStream(stream, index):
                 target[...] = cp.from_dlpack(source)
         finally:
             _check(cudart.cudaGraphicsUnmapResources(1, reg.resource, stream), "cudaGraphicsUnmapResources")
         reg.pbo.upload_to_texture(handle, (depth, height, width), gl_type(self.texture_format))
+
+    def stats(self, display: torch.Tensor) -> ChannelStats:
+        """Per-channel statistics reduced by cupy on the tensor's device, on torch's current stream.
+
+        The tensor is viewed through DLPack (no copy); only the (3, C) result
+        reaches the host.
+        """
+        import cupy as cp
+
+        t = display.detach()
+        if t.device.type != "cuda":
+            return channel_stats(t)
+        if t.dtype == torch.bfloat16:
+            t = t.float()  # DLPack consumers have no bfloat16
+        index = _device_index(t.device)
+        stream = torch.cuda.current_stream(t.device).cuda_stream
+        with cp.cuda.Device(index), cp.cuda.ExternalStream(stream, index):
+            return channel_stats_array(cp.from_dlpack(t), cp)
 
     @property
     def registered(self) -> int:

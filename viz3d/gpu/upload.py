@@ -15,6 +15,8 @@ import torch
 
 from viz3d.errors import Viz3dError
 from viz3d.gpu.cuda_upload import CudaUploader, InteropEnvironment, InteropUnavailable, interop_problem
+from viz3d.gpu.stats import channel_stats
+from viz3d.scene.normalization import ChannelStats
 
 UPLOAD_ENV = "VIZ3D_UPLOAD"
 
@@ -26,6 +28,10 @@ class ActivationUploader(Protocol):
 
     def upload(self, texture: Any, packed: torch.Tensor, canvas: Any) -> None:
         """Copy ``packed`` (depth, height, width) float32 into ``texture`` (a gloo Texture3D of ``canvas``)."""
+        ...
+
+    def stats(self, display: torch.Tensor) -> ChannelStats:
+        """Per-channel normalization statistics of a (C, H, W) activation, reduced where it lives."""
         ...
 
     def release(self) -> None:
@@ -70,6 +76,10 @@ class HostUploader:
         GL.glPixelStorei(GL.GL_UNPACK_ALIGNMENT, 4)
         GL.glTexSubImage3D(GL.GL_TEXTURE_3D, 0, 0, 0, 0, width, height, depth, GL.GL_RED, GL.GL_FLOAT, array)
         GL.glBindTexture(GL.GL_TEXTURE_3D, 0)
+
+    def stats(self, display: torch.Tensor) -> ChannelStats:
+        """torch reductions on the tensor's device; only the (3, C) result reaches the host."""
+        return channel_stats(display)
 
     def release(self) -> None:
         """Nothing to free: the host path holds no GL or CUDA objects of its own."""

@@ -16,7 +16,7 @@ import numpy as np
 from viz3d.capture.trace import Trace
 from viz3d.capture.weights import mean_abs_activation
 from viz3d.errors import Viz3dError
-from viz3d.gpu import TexturePlan, channel_stats, pack_for_texture, plan_texture, select_uploader
+from viz3d.gpu import TexturePlan, pack_for_texture, plan_texture, select_uploader
 from viz3d.layout import Layout, SlabLayout
 from viz3d.layout.connections import ConnectionSet, apply_budget, graph_connections
 from viz3d.render.connections import ConnectionBatch
@@ -272,7 +272,7 @@ class SceneRenderer:
             node = trace.nodes[layer.node_id]
             if node.display is None or int(node.display.shape[0]) != layer.plan.channels:
                 raise Viz3dError(f"layer {node.name} changed shape; capture the same network to update a view")
-            layer.stats = channel_stats(node.display)
+            layer.stats = self.uploader.stats(node.display)
             self.uploader.upload(layer.activation, pack_for_texture(node.display, layer.plan), self.canvas)
         self.trace = trace
         self._update_ranges()
