@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from tests.gl_helpers import read_texture
-from viz3d.gpu.cuda_upload import CudaUploader
+from viz3d.gpu.cuda_upload import CudaUploader, staging_dtype
 from viz3d.gpu.plan import pack_for_texture, plan_texture
 from viz3d.gpu.upload import HostUploader, select_uploader
 
@@ -84,6 +84,23 @@ def test_views_and_dtypes(gl: Any, kind: str) -> None:
     tex.delete()
 
 
+@pytest.mark.parametrize("fmt", ["r32f", "r16f"])
+def test_all_layers_through_one_registered_buffer(gl: Any, fmt: str) -> None:
+    layers = [torch.randn(64, 56, 56, device="cuda"), torch.randn(3, 7, 5, device="cuda"), torch.randn(512, 7, 7)]
+    layers[2] = layers[2].cuda().transpose(1, 2)  # strided: cupy reads it through DLPack as it is
+    textures = [texture(fmt, tuple(t.shape)) for t in layers]
+    up = CudaUploader(fmt)
+    for step in range(3):  # the same buffer serves every update
+        up.upload_all([(tex, t + step) for tex, t in zip(textures, layers, strict=True)], gl)
+        assert up.registered == 1
+    for tex, t in zip(textures, layers, strict=True):
+        expected = (t + 2).to(staging_dtype(fmt)).float().cpu().numpy()
+        np.testing.assert_array_equal(read_texture(tex, gl), expected)
+    up.release()
+    for tex in textures:
+        tex.delete()
+
+
 def test_an_upload_makes_no_device_to_host_copy(gl: Any) -> None:
     from torch.profiler import ProfilerActivity, profile
 
@@ -123,8 +140,8 @@ def test_cupy_statistics_equal_the_host_paths(kind: str) -> None:
     if kind == "nonfinite":
         base[0, 1, 2], base[1, 0, 0], base[2] = float("nan"), float("-inf"), float("nan")
     data = {"float16": base.half(), "bfloat16": base.bfloat16(), "non-contiguous": base.transpose(1, 2)}.get(kind, base)
-    on_device = CudaUploader().stats(data)
-    host = HostUploader().stats(data.cpu())
+    [on_device, _] = CudaUploader().stats([data, base[:5]])  # two layers, one copy to the host
+    [host] = HostUploader().stats([data.cpu()])
     # min/max are all the shaders use: they must be the same bits, so the pictures are identical.
     assert on_device.minimum.tobytes() == host.minimum.tobytes()
     assert on_device.maximum.tobytes() == host.maximum.tobytes()

@@ -100,14 +100,19 @@ def test_formats_bytes_and_gl_types() -> None:
 
 
 @pytest.mark.parametrize("fmt", ["r32f", "r16f"])
-def test_prepare_source_handles_views_and_dtypes(fmt: str) -> None:
-    base = torch.randn(4, 6, 10)
+def test_prepare_source_and_the_staging_copy_match_the_host_path(fmt: str) -> None:
+    """The CUDA path's copy, with numpy standing in for cupy (same assignment semantics)."""
+    base = torch.randn(4, 6, 10) * 100
     view = base.transpose(1, 2)  # non-contiguous
     for src in (view, view.half(), view.bfloat16()):
-        out = prepare_source(src, fmt)
-        assert out.is_contiguous() and out.dtype == staging_dtype(fmt) and out.shape == view.shape
-        tol = 1e-2 if (fmt == "r16f" or src.dtype == torch.bfloat16) else 0
-        torch.testing.assert_close(out.float(), src.float(), atol=tol * 4, rtol=tol)
+        out = prepare_source(src)
+        assert out.dtype != torch.bfloat16 and out.shape == view.shape
+        staged = np.empty(tuple(view.shape), str(staging_dtype(fmt)).replace("torch.", ""))
+        staged[...] = out.numpy()  # what ``target[...] = cp.from_dlpack(source)`` does on the device
+        assert staged.nbytes == pbo_bytes(tuple(view.shape), fmt)
+        # The texture then holds exactly the host path's values: the float32 input rounded to the format.
+        expected = src.float().to(staging_dtype(fmt)).numpy()
+        np.testing.assert_array_equal(staged, expected)
 
 
 @pytest.mark.gl
@@ -140,31 +145,44 @@ def test_egl_device_selection_leaves_mesa_alone() -> None:
     assert "kept the default display" in out.stdout
 
 
+def test_arena_offsets_by_hand() -> None:
+    from viz3d.gpu.pixel_buffer import arena_offsets
+
+    assert arena_offsets([1000, 256, 4, 600]) == ([0, 1024, 1280, 1536], 2136)
+    assert arena_offsets([8, 8], alignment=4) == ([0, 8], 16)
+    assert arena_offsets([]) == ([], 0)
+
+
 @pytest.mark.gl
 @pytest.mark.parametrize("fmt", ["r32f", "r16f"])
-def test_pixel_buffer_upload_into_a_texture(gl: Any, fmt: str) -> None:
-    """The GL half of the CUDA path, on any GL: fill a PBO, upload from offset 0, read back."""
+def test_pixel_buffer_uploads_into_textures_from_their_offsets(gl: Any, fmt: str) -> None:
+    """The GL half of the CUDA path, on any GL: fill one PBO's slices, upload each texture, read back."""
     from vispy import gloo
 
     from tests.gl_helpers import read_texture
-    from viz3d.gpu.pixel_buffer import PixelBuffer
+    from viz3d.gpu.pixel_buffer import PixelBuffer, arena_offsets
     from viz3d.gpu.upload import gl_texture_handle
 
-    data = torch.randn(6, 5, 7)
-    staged = data.to(staging_dtype(fmt)).contiguous()
-    tex = gloo.Texture3D(shape=(6, 5, 7, 1), format="red", internalformat=fmt, interpolation="nearest")
-    handle = gl_texture_handle(tex, gl)
-    pbo = PixelBuffer(pbo_bytes((6, 5, 7), fmt))
-    assert pbo.nbytes == staged.numel() * staged.element_size()
-    pbo.write_from_host(staged.numpy().tobytes())
-    pbo.upload_to_texture(handle, (6, 5, 7), gl_type(fmt))
-    np.testing.assert_array_equal(read_texture(tex, gl), staged.float().numpy())
+    shapes = [(6, 5, 7), (1, 3, 3), (4, 9, 2)]
+    data = [torch.randn(*shape).to(staging_dtype(fmt)) for shape in shapes]
+    textures = [
+        gloo.Texture3D(shape=(*shape, 1), format="red", internalformat=fmt, interpolation="nearest") for shape in shapes
+    ]
+    offsets, total = arena_offsets([pbo_bytes(shape, fmt) for shape in shapes])
+    pbo = PixelBuffer(total)
+    for d, offset in zip(data, offsets, strict=True):
+        pbo.write_from_host(d.numpy().tobytes(), offset)
+    handles = [gl_texture_handle(tex, gl) for tex in textures]
+    pbo.upload_to_textures(list(zip(handles, shapes, offsets, strict=True)), gl_type(fmt))
+    for tex, d in zip(textures, data, strict=True):
+        np.testing.assert_array_equal(read_texture(tex, gl), d.float().numpy())
     # The PBO is unbound afterwards: gloo's own uploads still work.
-    tex.set_data(np.zeros((6, 5, 7, 1), np.float32))
+    textures[0].set_data(np.zeros((6, 5, 7, 1), np.float32))
     gl.context.flush_commands()
-    np.testing.assert_array_equal(read_texture(tex, gl), np.zeros((6, 5, 7), np.float32))
+    np.testing.assert_array_equal(read_texture(textures[0], gl), np.zeros((6, 5, 7), np.float32))
     pbo.delete()
-    tex.delete()
+    for tex in textures:
+        tex.delete()
 
 
 # --- normalization statistics: torch (host path) and the array-module version (cupy on the CUDA path) ---
@@ -180,7 +198,7 @@ def planted() -> torch.Tensor:
 
 def test_torch_statistics_by_hand() -> None:
     t = planted()
-    s = HostUploader().stats(t)
+    [s] = HostUploader().stats([t])
     # Channel 0 without its NaN at (0, 0): values -39 .. -11; channel 1 without +Inf.
     assert s.minimum.tolist() == [-39.0, -10.0, 20.0, 0.0]
     assert s.maximum.tolist() == [-11.0, 19.0, 48.0, 0.0]
@@ -191,7 +209,7 @@ def test_torch_statistics_by_hand() -> None:
 
 @pytest.mark.parametrize("kind", ["finite", "planted", "float16", "non-contiguous", "one-channel"])
 def test_array_module_statistics_equal_torch(kind: str) -> None:
-    from viz3d.gpu.stats import channel_stats, channel_stats_array
+    from viz3d.gpu.stats import channel_stat_rows, channel_stats, stats_from_rows
 
     rng = torch.Generator().manual_seed(3)
     base = torch.randn(24, 13, 17, generator=rng) * 5
@@ -203,9 +221,22 @@ def test_array_module_statistics_equal_torch(kind: str) -> None:
         "one-channel": base[:1],
     }[kind]
     expected = channel_stats(data)
-    got = channel_stats_array(data.numpy(), np)
+    got = stats_from_rows(channel_stat_rows(data.numpy(), np))
     assert got.minimum.dtype == np.float32 and got.minimum.shape == (data.shape[0],)
     assert got.minimum.tobytes() == expected.minimum.tobytes()
     assert got.maximum.tobytes() == expected.maximum.tobytes()
     np.testing.assert_allclose(got.mean, expected.mean, rtol=1e-5, atol=1e-5)
     assert got.nonfinite == expected.nonfinite
+
+
+def test_statistics_of_several_layers_split_from_one_copy() -> None:
+    from viz3d.gpu.stats import channel_stat_rows, channel_stats, stats_per_layer
+
+    layers = [planted(), torch.randn(7, 3, 3), torch.randn(1, 9, 2)]
+    rows = np.concatenate([channel_stat_rows(t.numpy(), np) for t in layers], axis=1)
+    assert rows.shape == (4, 4 + 7 + 1)
+    for got, t in zip(stats_per_layer(rows, [4, 7, 1]), layers, strict=True):
+        expected = channel_stats(t)
+        assert got.minimum.tobytes() == expected.minimum.tobytes()
+        assert got.maximum.tobytes() == expected.maximum.tobytes()
+        assert got.nonfinite == expected.nonfinite

@@ -6,6 +6,10 @@ tensors.
 
 - upload of all layers through the CUDA path (median of 100 after warm-up)
   and through the host path (median of 20), in ms and GB/s;
+- the CUDA path's fixed cost: the same 53 uploads of 1-texel textures (map,
+  unmap, launches and GL calls without the bytes);
+- normalization statistics of all layers: cupy on the device (CUDA path) vs
+  torch (host path), median of 20;
 - the device-to-device copy bandwidth of the same bytes (torch), the ceiling;
 - frame time at 1920×1080 with every channel shown (median of 30).
 
@@ -81,15 +85,20 @@ def main() -> None:
         GL.glFinish()
         sync()
 
-    def upload_with(uploader) -> None:  # type: ignore[no-untyped-def]
-        for layer, data in zip(renderer.layers, packed, strict=True):
-            uploader.upload(layer.activation, data, canvas)
+    items = [(layer.activation, data) for layer, data in zip(renderer.layers, packed, strict=True)]
+    displays = [trace.nodes[la.node_id].display for la in renderer.layers]
+
+    def upload_with(uploader, what=items) -> None:  # type: ignore[no-untyped-def]
+        uploader.upload_all(what, canvas)
         finish()
 
     cuda_uploader, why = select_uploader(None, device, info["vendor"])
     host_ms = timed(lambda: upload_with(HostUploader()), 20)
     report["host_upload_ms"] = host_ms
     print(f"host path upload of {nbytes / 1e6:.1f} MB: {host_ms:.2f} ms ({nbytes / host_ms / 1e6:.1f} GB/s)")
+    torch_stats_ms = timed(lambda: (HostUploader().stats(displays), sync()), 20)
+    report["host_stats_ms"] = torch_stats_ms
+    print(f"statistics of all layers, torch (host path): {torch_stats_ms:.2f} ms")
     if cuda_uploader.name == "cuda":
         cuda_ms = timed(lambda: upload_with(cuda_uploader), 100, warmup=5)
         report["cuda_upload_ms"] = cuda_ms
@@ -98,6 +107,16 @@ def main() -> None:
             f"cuda path upload: {cuda_ms:.3f} ms ({nbytes / cuda_ms / 1e6:.1f} GB/s), "
             f"{host_ms / cuda_ms:.1f}x the host path (targets: <= 0.5 ms, >= 10x)"
         )
+        from vispy import gloo
+
+        tiny = [gloo.Texture3D(shape=(1, 1, 1, 1), format="red", internalformat="r32f") for _ in items]
+        tiny_items = [(tex, torch.zeros(1, 1, 1, device=device)) for tex in tiny]
+        fixed_ms = timed(lambda: upload_with(cuda_uploader, tiny_items), 100, warmup=5)
+        report["cuda_fixed_cost_ms"] = fixed_ms
+        print(f"cuda path fixed cost ({len(tiny)} uploads of 1 texel): {fixed_ms:.3f} ms")
+        cupy_stats_ms = timed(lambda: (cuda_uploader.stats(displays), sync()), 20)
+        report["cuda_stats_ms"] = cupy_stats_ms
+        print(f"statistics of all layers, cupy on the device: {cupy_stats_ms:.2f} ms")
     else:
         report["cuda_unavailable"] = why
         print(f"cuda path unavailable: {why}")
@@ -122,6 +141,9 @@ def main() -> None:
     renderer.delete()
     fbo.delete()
     cuda_uploader.release()
+    if cuda_uploader.name == "cuda":
+        for tex in tiny:
+            tex.delete()
     _write(args.json, report)
 
 

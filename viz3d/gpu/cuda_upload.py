@@ -1,12 +1,14 @@
 """The CUDA → OpenGL upload path: activations never pass through host memory.
 
-Per texture, one GL pixel buffer (PBO) of the texture's byte size is
-registered with CUDA once (``cudaGraphicsGLRegisterBuffer``, write-discard).
-Per update, on torch's current stream: map the PBO, wrap the mapped pointer
-as a cupy array, copy (and cast, for R16F) the torch tensor into it through
-DLPack (no copy on the torch side), unmap — which orders later GL work after
-the copy — then ``glTexSubImage3D`` from the bound PBO. CuPy has no GL
-registration API (cupy issue 5711), hence cuda-python for that part.
+One GL pixel buffer (PBO) holding a slice per texture (every layer of a
+scene) is registered with CUDA once (``cudaGraphicsGLRegisterBuffer``,
+write-discard). Per update, on torch's current stream: map the PBO, wrap the
+mapped pointer as cupy arrays, copy (and cast, for R16F) each torch tensor into
+its slice through DLPack (no copy on the torch side), unmap — which orders
+later GL work after the copies — then one ``glTexSubImage3D`` per texture from
+its offset in the bound PBO. The normalization statistics are reduced by cupy
+on the same stream. CuPy has no GL registration API (cupy issue 5711), hence
+cuda-python for that part.
 
 Only this module knows about cupy and cuda-python; both are imported lazily,
 so a machine without them never touches them.
@@ -14,15 +16,15 @@ so a machine without them never touches them.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 
 from viz3d.errors import Viz3dError
-from viz3d.gpu.pixel_buffer import GL_FLOAT, GL_HALF_FLOAT, PixelBuffer
-from viz3d.gpu.stats import channel_stats, channel_stats_array
+from viz3d.gpu.pixel_buffer import GL_FLOAT, GL_HALF_FLOAT, PixelBuffer, arena_offsets
+from viz3d.gpu.stats import channel_stat_rows, channel_stats, stats_per_layer
 from viz3d.scene.normalization import ChannelStats
 
 
@@ -125,17 +127,15 @@ def pbo_bytes(shape: tuple[int, int, int], texture_format: str) -> int:
     return d * h * w * torch.empty((), dtype=staging_dtype(texture_format)).element_size()
 
 
-def prepare_source(packed: torch.Tensor, texture_format: str) -> torch.Tensor:
-    """A contiguous tensor of the staging dtype, on the input's device, ready to copy.
+def prepare_source(packed: torch.Tensor) -> torch.Tensor:
+    """The tensor cupy reads through DLPack: the input itself, except bfloat16.
 
-    bfloat16 goes through float32 (DLPack consumers such as cupy have no
-    bfloat16); non-contiguous views are made contiguous on the device.
+    DLPack consumers such as cupy have no bfloat16, so it goes through
+    float32; every other dtype and any strides are read as they are, and the
+    copy into the pixel buffer casts to the staging dtype (:func:`staging_dtype`).
     """
     t = packed.detach()
-    if t.dtype == torch.bfloat16:
-        t = t.float()
-    t = t.to(staging_dtype(texture_format))
-    return t.contiguous()
+    return t.float() if t.dtype == torch.bfloat16 else t
 
 
 def _device_index(device: torch.device) -> int:
@@ -161,28 +161,39 @@ def _check(result: Any, what: str) -> Any:
 
 @dataclass
 class _Registration:
+    """One PBO registered with CUDA, holding consecutive slices for a set of textures."""
+
     pbo: PixelBuffer
     resource: Any
+    sizes: tuple[int, ...]  # bytes per texture
+    offsets: list[int]  # byte offset of each texture's slice
 
 
 class CudaUploader:
-    """Uploads CUDA tensors into GL textures through CUDA-registered pixel buffers."""
+    """Uploads CUDA tensors into GL textures through CUDA-registered pixel buffers.
+
+    :meth:`upload_all` (what the renderer calls on every input switch) puts
+    every layer in one registered buffer: one map and one unmap per update,
+    one copy kernel and one ``glTexSubImage3D`` per layer.
+    """
 
     name = "cuda"
 
     def __init__(self, texture_format: str = "r32f") -> None:
         self.texture_format = texture_format
-        self._registrations: dict[int, _Registration] = {}  # keyed by gloo texture id
+        # Keyed by the gloo ids of the textures a buffer serves (one texture, or all layers).
+        self._registrations: dict[tuple[int, ...], _Registration] = {}
 
-    def _registration(self, texture: Any, nbytes: int) -> _Registration:
+    def _registration(self, key: tuple[int, ...], sizes: tuple[int, ...]) -> _Registration:
         from cuda.bindings import runtime as cudart
 
-        reg = self._registrations.get(texture.id)
-        if reg is not None and reg.pbo.nbytes == nbytes:
+        reg = self._registrations.get(key)
+        if reg is not None and reg.sizes == sizes:
             return reg
-        if reg is not None:  # the texture was re-specified: register a PBO of the new size
-            self._release_one(texture.id)
-        pbo = PixelBuffer(nbytes)
+        if reg is not None:  # a texture was re-specified: register a buffer of the new layout
+            self._release_one(key)
+        offsets, total = arena_offsets(sizes)
+        pbo = PixelBuffer(total)
         flags = cudart.cudaGraphicsRegisterFlags.cudaGraphicsRegisterFlagsWriteDiscard
         try:
             resource = _check(
@@ -191,63 +202,85 @@ class CudaUploader:
         except Exception:
             pbo.delete()
             raise
-        reg = _Registration(pbo, resource)
-        self._registrations[texture.id] = reg
+        reg = _Registration(pbo, resource, sizes, offsets)
+        self._registrations[key] = reg
         return reg
 
     def upload(self, texture: Any, packed: torch.Tensor, canvas: Any) -> None:
+        """Copy one packed (depth, height, width) CUDA tensor into ``texture``."""
+        self.upload_all([(texture, packed)], canvas)
+
+    def upload_all(self, items: Sequence[tuple[Any, torch.Tensor]], canvas: Any) -> None:
+        """Copy each packed CUDA tensor into its texture, all through one registered buffer."""
         import cupy as cp
         from cuda.bindings import runtime as cudart
 
         from viz3d.gpu.upload import gl_texture_handle
 
-        depth, height, width = (int(v) for v in texture.shape[:3])
-        if tuple(packed.shape) != (depth, height, width):
-            raise ValueError(f"packed activation {tuple(packed.shape)} does not match texture {(depth, height, width)}")
-        source = prepare_source(packed, self.texture_format)
-        handle = gl_texture_handle(texture, canvas)  # also runs gloo's queue: the texture exists
-        nbytes = source.numel() * source.element_size()
-        reg = self._registration(texture, nbytes)
-        index = _device_index(source.device)
-        stream = torch.cuda.current_stream(source.device).cuda_stream
+        if not items:
+            return
+        sources, targets = [], []
+        for texture, packed in items:
+            depth, height, width = (int(v) for v in texture.shape[:3])
+            shape = (depth, height, width)
+            if tuple(packed.shape) != shape:
+                raise ValueError(f"packed activation {tuple(packed.shape)} does not match texture {shape}")
+            sources.append(prepare_source(packed))
+            targets.append((gl_texture_handle(texture, canvas), shape))  # also creates queued textures
+        sizes = tuple(pbo_bytes(shape, self.texture_format) for _, shape in targets)
+        reg = self._registration(tuple(texture.id for texture, _ in items), sizes)
+        device = sources[0].device
+        index = _device_index(device)
+        stream = torch.cuda.current_stream(device).cuda_stream
+        dtype = cp.dtype(str(staging_dtype(self.texture_format)).replace("torch.", ""))
         _check(cudart.cudaGraphicsMapResources(1, reg.resource, stream), "cudaGraphicsMapResources")
         try:
             ptr, size = _check(cudart.cudaGraphicsResourceGetMappedPointer(reg.resource), "GetMappedPointer")
             memory = cp.cuda.UnownedMemory(int(ptr), int(size), owner=None, device_id=index)
-            target = cp.ndarray(
-                tuple(source.shape), dtype=cp.dtype(str(source.dtype).replace("torch.", "")),
-                memptr=cp.cuda.MemoryPointer(memory, 0),
-            )  # fmt: skip
             with cp.cuda.Device(index), cp.cuda.ExternalStream(stream, index):
-                target[...] = cp.from_dlpack(source)
+                for source, offset in zip(sources, reg.offsets, strict=True):
+                    target = cp.ndarray(tuple(source.shape), dtype=dtype, memptr=cp.cuda.MemoryPointer(memory, offset))
+                    # A view of the torch tensor (any strides); the copy casts to the staging dtype.
+                    target[...] = cp.from_dlpack(source)
         finally:
+            # Unmapping orders the GL uploads below after the copies on ``stream``.
             _check(cudart.cudaGraphicsUnmapResources(1, reg.resource, stream), "cudaGraphicsUnmapResources")
-        reg.pbo.upload_to_texture(handle, (depth, height, width), gl_type(self.texture_format))
+        reg.pbo.upload_to_textures(
+            [(handle, shape, offset) for (handle, shape), offset in zip(targets, reg.offsets, strict=True)],
+            gl_type(self.texture_format),
+        )
 
-    def stats(self, display: torch.Tensor) -> ChannelStats:
-        """Per-channel statistics reduced by cupy on the tensor's device, on torch's current stream.
+    def stats(self, displays: Sequence[torch.Tensor]) -> list[ChannelStats]:
+        """Per-channel statistics, reduced by cupy on the tensors' device on torch's current stream.
 
-        The tensor is viewed through DLPack (no copy); only the (3, C) result
-        reaches the host.
+        Tensors are viewed through DLPack (no copy); every layer's (4, C) rows
+        reach the host in one copy.
         """
         import cupy as cp
 
-        t = display.detach()
-        if t.device.type != "cuda":
-            return channel_stats(t)
-        if t.dtype == torch.bfloat16:
-            t = t.float()  # DLPack consumers have no bfloat16
-        index = _device_index(t.device)
-        stream = torch.cuda.current_stream(t.device).cuda_stream
+        if not displays:
+            return []
+        if any(d.device.type != "cuda" for d in displays):
+            return [channel_stats(d) for d in displays]
+        device = displays[0].device
+        index = _device_index(device)
+        stream = torch.cuda.current_stream(device).cuda_stream
         with cp.cuda.Device(index), cp.cuda.ExternalStream(stream, index):
-            return channel_stats_array(cp.from_dlpack(t), cp)
+            rows = []
+            for display in displays:
+                t = display.detach()
+                if t.dtype == torch.bfloat16:
+                    t = t.float()  # DLPack consumers have no bfloat16
+                rows.append(channel_stat_rows(cp.from_dlpack(t), cp))
+            host = cp.concatenate(rows, axis=1).get()
+        return stats_per_layer(host, [int(d.shape[0]) for d in displays])
 
     @property
     def registered(self) -> int:
         """Number of live CUDA graphics registrations (for leak checks)."""
         return len(self._registrations)
 
-    def _release_one(self, key: int) -> None:
+    def _release_one(self, key: tuple[int, ...]) -> None:
         from cuda.bindings import runtime as cudart
 
         reg = self._registrations.pop(key)

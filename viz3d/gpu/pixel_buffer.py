@@ -7,9 +7,21 @@ filling the buffer from the host in tests where CUDA writes it in use.
 from __future__ import annotations
 
 import ctypes
+from collections.abc import Sequence
 
 GL_FLOAT = 0x1406
 GL_HALF_FLOAT = 0x140B
+ARENA_ALIGNMENT = 256  # bytes: CUDA allocation granularity, so every slice suits any copy kernel
+
+
+def arena_offsets(sizes: Sequence[int], alignment: int = ARENA_ALIGNMENT) -> tuple[list[int], int]:
+    """Byte offsets of consecutive slices of ``sizes`` bytes, each aligned, and the total size."""
+    offsets, end = [], 0
+    for size in sizes:
+        start = -(-end // alignment) * alignment
+        offsets.append(start)
+        end = start + size
+    return offsets, end
 
 
 class PixelBuffer:
@@ -25,24 +37,34 @@ class PixelBuffer:
         GL.glBufferData(GL.GL_PIXEL_UNPACK_BUFFER, nbytes, None, GL.GL_STREAM_DRAW)
         GL.glBindBuffer(GL.GL_PIXEL_UNPACK_BUFFER, 0)
 
-    def write_from_host(self, data: bytes) -> None:
-        """Fill the buffer from host memory (tests and the host fallback of this class only)."""
+    def write_from_host(self, data: bytes, offset: int = 0) -> None:
+        """Fill (part of) the buffer from host memory (tests only: in use CUDA writes it)."""
         from OpenGL import GL
 
         GL.glBindBuffer(GL.GL_PIXEL_UNPACK_BUFFER, self.handle)
-        GL.glBufferSubData(GL.GL_PIXEL_UNPACK_BUFFER, 0, len(data), data)
+        GL.glBufferSubData(GL.GL_PIXEL_UNPACK_BUFFER, offset, len(data), data)
         GL.glBindBuffer(GL.GL_PIXEL_UNPACK_BUFFER, 0)
 
     def upload_to_texture(self, texture_handle: int, shape: tuple[int, int, int], gl_type: int) -> None:
-        """Copy the buffer into a whole 3D texture of ``shape`` (depth, height, width), single channel."""
+        """Copy the buffer from offset 0 into a whole 3D texture of ``shape`` (depth, height, width)."""
+        self.upload_to_textures([(texture_handle, shape, 0)], gl_type)
+
+    def upload_to_textures(self, targets: Sequence[tuple[int, tuple[int, int, int], int]], gl_type: int) -> None:
+        """Copy slices of the buffer into whole single-channel 3D textures.
+
+        ``targets`` holds (texture handle, (depth, height, width), byte offset)
+        per texture; the buffer is bound once for all of them.
+        """
         from OpenGL import GL
 
-        depth, height, width = shape
         GL.glBindBuffer(GL.GL_PIXEL_UNPACK_BUFFER, self.handle)
-        GL.glBindTexture(GL.GL_TEXTURE_3D, texture_handle)
         GL.glPixelStorei(GL.GL_UNPACK_ALIGNMENT, 2 if gl_type == GL_HALF_FLOAT else 4)
-        # With a PBO bound, the "pixels" argument is a byte offset into it.
-        GL.glTexSubImage3D(GL.GL_TEXTURE_3D, 0, 0, 0, 0, width, height, depth, GL.GL_RED, gl_type, ctypes.c_void_p(0))
+        for handle, (depth, height, width), offset in targets:
+            GL.glBindTexture(GL.GL_TEXTURE_3D, handle)
+            # With a PBO bound, the "pixels" argument is a byte offset into it.
+            GL.glTexSubImage3D(
+                GL.GL_TEXTURE_3D, 0, 0, 0, 0, width, height, depth, GL.GL_RED, gl_type, ctypes.c_void_p(offset)
+            )
         GL.glBindTexture(GL.GL_TEXTURE_3D, 0)
         # gloo's own uploads fail with GL_INVALID_OPERATION while a PBO stays bound.
         GL.glBindBuffer(GL.GL_PIXEL_UNPACK_BUFFER, 0)

@@ -2,8 +2,9 @@
 
 Only C numbers per statistic cross to the host, never the activation. The
 host path reduces with torch (:func:`channel_stats`); the CUDA path reduces
-the same tensor with cupy on torch's stream (:func:`channel_stats_array`,
-called by :class:`viz3d.gpu.cuda_upload.CudaUploader`). Minimum and maximum —
+the same tensors with cupy on torch's stream (:func:`channel_stat_rows`,
+called by :class:`viz3d.gpu.cuda_upload.CudaUploader`, every layer's rows
+brought to the host in one copy). Minimum and maximum —
 all the shaders use — are exact reductions, so both paths give bit-identical
 ranges and therefore identical pictures; the mean (shown in the HUD only) may
 differ in the last bits, as any two summation orders do.
@@ -11,6 +12,8 @@ differ in the last bits, as any two summation orders do.
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -44,32 +47,45 @@ def channel_stats(display: torch.Tensor) -> ChannelStats:
     return ChannelStats(minimum=packed[0], maximum=packed[1], mean=packed[2], nonfinite=int(nonfinite))
 
 
-def channel_stats_array(values: Any, xp: Any) -> ChannelStats:
-    """:func:`channel_stats` for an array of the module ``xp`` (numpy, or cupy on the device).
+def channel_stat_rows(values: Any, xp: Any) -> Any:
+    """Per-channel statistics of a (C, ...) array of the module ``xp`` (numpy, or cupy on the device).
 
-    ``values`` is (C, ...) of any float dtype; reductions run in float32 where
-    the array lives, and only the (3, C) result is brought to the host.
+    Returns a (4, C) float64 array of ``xp`` — minimum, maximum, mean over
+    finite values, and the count of non-finite values — without waiting for
+    the device, so the rows of every layer can reach the host in one copy
+    (:func:`stats_from_rows`). Reductions run in float32 where the array lives.
     """
     a = values.reshape(values.shape[0], -1)
     if a.dtype != xp.float32:
         a = a.astype(xp.float32)
+
+    def const(v: float) -> Any:  # a 0-d array of the module: broadcasts in ``where`` for numpy and cupy alike
+        return xp.asarray(v, dtype=xp.float32)
+
     finite = xp.isfinite(a)
     count = finite.sum(axis=1)
-    finite_total = int(count.sum())  # one scalar to the host decides the branch
-    if finite_total == a.size:
-        lo, hi, mean = a.min(axis=1), a.max(axis=1), a.mean(axis=1, dtype=xp.float32)
-    else:
+    lo = xp.where(finite, a, const(FLOAT32_MAX)).min(axis=1)
+    hi = xp.where(finite, a, const(-FLOAT32_MAX)).max(axis=1)
+    total = xp.where(finite, a, const(0.0)).sum(axis=1, dtype=xp.float32)
+    empty = count == 0
+    lo = xp.where(empty, const(0.0), lo)
+    hi = xp.where(empty, const(0.0), hi)
+    mean = total / xp.maximum(count, 1).astype(xp.float32)
+    # float64 holds every float32 exactly, and counts beyond float32's 2**24.
+    return xp.stack([lo, hi, mean, a.shape[1] - count]).astype(xp.float64)
 
-        def const(v: float) -> Any:  # a 0-d array of the module: broadcasts in ``where`` for numpy and cupy alike
-            return xp.asarray(v, dtype=xp.float32)
 
-        lo = xp.where(finite, a, const(FLOAT32_MAX)).min(axis=1)
-        hi = xp.where(finite, a, const(-FLOAT32_MAX)).max(axis=1)
-        total = xp.where(finite, a, const(0.0)).sum(axis=1, dtype=xp.float32)
-        empty = count == 0
-        lo = xp.where(empty, const(0.0), lo)
-        hi = xp.where(empty, const(0.0), hi)
-        mean = total / xp.maximum(count, 1).astype(xp.float32)
-    packed = xp.stack([lo, hi, mean]).astype(xp.float32)
-    host = packed if isinstance(packed, np.ndarray) else packed.get()  # cupy: one small device-to-host copy
-    return ChannelStats(minimum=host[0], maximum=host[1], mean=host[2], nonfinite=int(a.size - finite_total))
+def stats_from_rows(rows: np.ndarray) -> ChannelStats:
+    """A :class:`ChannelStats` from the host copy of :func:`channel_stat_rows`."""
+    return ChannelStats(
+        minimum=rows[0].astype(np.float32),
+        maximum=rows[1].astype(np.float32),
+        mean=rows[2].astype(np.float32),
+        nonfinite=int(rows[3].sum()),
+    )
+
+
+def stats_per_layer(rows: np.ndarray, channels: Sequence[int]) -> list[ChannelStats]:
+    """Split the host copy of several layers' concatenated (4, ΣC) rows into one ChannelStats per layer."""
+    bounds = itertools.accumulate(channels, initial=0)
+    return [stats_from_rows(rows[:, a:b]) for a, b in itertools.pairwise(bounds)]

@@ -9,6 +9,7 @@ buffer with CUDA and needs no trip through host memory (see ../shared/GPU.md).
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 import torch
@@ -30,8 +31,12 @@ class ActivationUploader(Protocol):
         """Copy ``packed`` (depth, height, width) float32 into ``texture`` (a gloo Texture3D of ``canvas``)."""
         ...
 
-    def stats(self, display: torch.Tensor) -> ChannelStats:
-        """Per-channel normalization statistics of a (C, H, W) activation, reduced where it lives."""
+    def upload_all(self, items: Sequence[tuple[Any, torch.Tensor]], canvas: Any) -> None:
+        """:meth:`upload` for every (texture, packed) pair, batched where the path can."""
+        ...
+
+    def stats(self, displays: Sequence[torch.Tensor]) -> list[ChannelStats]:
+        """Per-channel normalization statistics of (C, H, W) activations, reduced where they live."""
         ...
 
     def release(self) -> None:
@@ -77,9 +82,14 @@ class HostUploader:
         GL.glTexSubImage3D(GL.GL_TEXTURE_3D, 0, 0, 0, 0, width, height, depth, GL.GL_RED, GL.GL_FLOAT, array)
         GL.glBindTexture(GL.GL_TEXTURE_3D, 0)
 
-    def stats(self, display: torch.Tensor) -> ChannelStats:
-        """torch reductions on the tensor's device; only the (3, C) result reaches the host."""
-        return channel_stats(display)
+    def upload_all(self, items: Sequence[tuple[Any, torch.Tensor]], canvas: Any) -> None:
+        """One ``glTexSubImage3D`` per texture."""
+        for texture, packed in items:
+            self.upload(texture, packed, canvas)
+
+    def stats(self, displays: Sequence[torch.Tensor]) -> list[ChannelStats]:
+        """torch reductions on each tensor's device; only (3, C) numbers per layer reach the host."""
+        return [channel_stats(d) for d in displays]
 
     def release(self) -> None:
         """Nothing to free: the host path holds no GL or CUDA objects of its own."""

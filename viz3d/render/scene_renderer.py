@@ -268,12 +268,16 @@ class SceneRenderer:
         if not self._gl_ready:
             self.trace = trace
             return
+        displays = []
         for layer in self.layers:
             node = trace.nodes[layer.node_id]
             if node.display is None or int(node.display.shape[0]) != layer.plan.channels:
                 raise Viz3dError(f"layer {node.name} changed shape; capture the same network to update a view")
-            layer.stats = self.uploader.stats(node.display)
-            self.uploader.upload(layer.activation, pack_for_texture(node.display, layer.plan), self.canvas)
+            displays.append(node.display)
+        for layer, stats in zip(self.layers, self.uploader.stats(displays), strict=True):
+            layer.stats = stats
+        items = [(la.activation, pack_for_texture(d, la.plan)) for la, d in zip(self.layers, displays, strict=True)]
+        self.uploader.upload_all(items, self.canvas)
         self.trace = trace
         self._update_ranges()
 
