@@ -84,12 +84,13 @@ def test_views_and_dtypes(gl: Any, kind: str) -> None:
     tex.delete()
 
 
+@pytest.mark.parametrize("copy", ["batched", "layers"])
 @pytest.mark.parametrize("fmt", ["r32f", "r16f"])
-def test_all_layers_through_one_registered_buffer(gl: Any, fmt: str) -> None:
+def test_all_layers_through_one_registered_buffer(gl: Any, fmt: str, copy: str) -> None:
     layers = [torch.randn(64, 56, 56, device="cuda"), torch.randn(3, 7, 5, device="cuda"), torch.randn(512, 7, 7)]
     layers[2] = layers[2].cuda().transpose(1, 2)  # strided: cupy reads it through DLPack as it is
     textures = [texture(fmt, tuple(t.shape)) for t in layers]
-    up = CudaUploader(fmt)
+    up = CudaUploader(fmt, copy)
     for step in range(3):  # the same buffer serves every update
         up.upload_all([(tex, t + step) for tex, t in zip(textures, layers, strict=True)], gl)
         assert up.registered == 1

@@ -153,6 +153,32 @@ def test_arena_offsets_by_hand() -> None:
     assert arena_offsets([]) == ([], 0)
 
 
+@pytest.mark.parametrize("copy", ["batched", "layers"])
+@pytest.mark.parametrize("fmt", ["r32f", "r16f"])
+def test_slices_of_the_staging_buffer_hold_each_layer(copy: str, fmt: str) -> None:
+    """The CUDA path's buffer fill, with numpy standing in for cupy (same semantics)."""
+    from viz3d.gpu.cuda_upload import fill_slices
+    from viz3d.gpu.pixel_buffer import arena_offsets
+
+    torch.manual_seed(0)
+    layers = [torch.randn(3, 4, 5) * 50, torch.randn(2, 7, 1).half(), torch.randn(6, 2, 3).transpose(1, 2)]
+    shapes = [tuple(t.shape) for t in layers]
+    dtype = staging_dtype(fmt)
+    offsets, total = arena_offsets([pbo_bytes(s, fmt) for s in shapes], alignment=dtype.itemsize)
+    assert offsets == [0, 60 * dtype.itemsize, 74 * dtype.itemsize] and total == 110 * dtype.itemsize
+    whole = np.full(total // dtype.itemsize, np.nan, str(dtype).replace("torch.", ""))
+    fill_slices(np, whole, [prepare_source(t).numpy() for t in layers], offsets, copy)
+    for t, shape, offset in zip(layers, shapes, offsets, strict=True):
+        start = offset // dtype.itemsize
+        got = whole[start : start + t.numel()].reshape(shape)
+        np.testing.assert_array_equal(got, t.float().to(dtype).numpy())
+
+
+def test_an_unknown_copy_strategy_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown copy strategy 'fast'"):
+        CudaUploader(copy="fast")
+
+
 @pytest.mark.gl
 @pytest.mark.parametrize("fmt", ["r32f", "r16f"])
 def test_pixel_buffer_uploads_into_textures_from_their_offsets(gl: Any, fmt: str) -> None:

@@ -111,6 +111,9 @@ def interop_problem(device: torch.device, gl_vendor: str, env: InteropEnvironmen
 # --- what is copied, in which format ------------------------------------------------------
 
 
+COPY_STRATEGIES = ("batched", "layers")
+
+
 def staging_dtype(texture_format: str) -> torch.dtype:
     """The element type the PBO holds: what the texture stores, so GL converts nothing."""
     return torch.float16 if texture_format == "r16f" else torch.float32
@@ -136,6 +139,22 @@ def prepare_source(packed: torch.Tensor) -> torch.Tensor:
     """
     t = packed.detach()
     return t.float() if t.dtype == torch.bfloat16 else t
+
+
+def fill_slices(xp: Any, whole: Any, sources: Sequence[Any], offsets: Sequence[int], copy: str) -> None:
+    """Copy each source array into its slice of ``whole``, casting to ``whole``'s dtype.
+
+    ``whole`` is the 1-D staging buffer (cupy over the mapped PBO in use; any
+    array module with numpy's semantics works, which is how it is tested),
+    ``offsets`` are byte offsets of back-to-back slices.
+    """
+    itemsize = whole.dtype.itemsize
+    if copy == "batched" and sum(a.size for a in sources) * itemsize == whole.nbytes:
+        xp.concatenate([a.reshape(-1) for a in sources], out=whole)
+        return
+    for a, offset in zip(sources, offsets, strict=True):
+        start = offset // itemsize
+        whole[start : start + a.size].reshape(a.shape)[...] = a
 
 
 def _device_index(device: torch.device) -> int:
@@ -173,14 +192,21 @@ class CudaUploader:
     """Uploads CUDA tensors into GL textures through CUDA-registered pixel buffers.
 
     :meth:`upload_all` (what the renderer calls on every input switch) puts
-    every layer in one registered buffer: one map and one unmap per update,
-    one copy kernel and one ``glTexSubImage3D`` per layer.
+    every layer in one registered buffer, slices back to back: one map and
+    one unmap per update and one ``glTexSubImage3D`` per layer. ``copy``
+    says how the slices are filled: ``"batched"`` (default) is one
+    ``cupy.concatenate`` into the whole buffer, ``"layers"`` one copy per
+    layer; both are measured by ``benchmarks/gpu/bench_gpu.py`` (a deep
+    network's update is bound by per-call overhead, not by bytes).
     """
 
     name = "cuda"
 
-    def __init__(self, texture_format: str = "r32f") -> None:
+    def __init__(self, texture_format: str = "r32f", copy: str = "batched") -> None:
+        if copy not in COPY_STRATEGIES:
+            raise ValueError(f"unknown copy strategy {copy!r}: use one of {', '.join(COPY_STRATEGIES)}")
         self.texture_format = texture_format
+        self.copy = copy
         # Keyed by the gloo ids of the textures a buffer serves (one texture, or all layers).
         self._registrations: dict[tuple[int, ...], _Registration] = {}
 
@@ -192,7 +218,8 @@ class CudaUploader:
             return reg
         if reg is not None:  # a texture was re-specified: register a buffer of the new layout
             self._release_one(key)
-        offsets, total = arena_offsets(sizes)
+        # Back to back (aligned to the element only), so one concatenate can fill the whole buffer.
+        offsets, total = arena_offsets(sizes, alignment=int(staging_dtype(self.texture_format).itemsize))
         pbo = PixelBuffer(total)
         flags = cudart.cudaGraphicsRegisterFlags.cudaGraphicsRegisterFlagsWriteDiscard
         try:
@@ -237,11 +264,10 @@ class CudaUploader:
         try:
             ptr, size = _check(cudart.cudaGraphicsResourceGetMappedPointer(reg.resource), "GetMappedPointer")
             memory = cp.cuda.UnownedMemory(int(ptr), int(size), owner=None, device_id=index)
+            whole = cp.ndarray((reg.pbo.nbytes // dtype.itemsize,), dtype, cp.cuda.MemoryPointer(memory, 0))
             with cp.cuda.Device(index), cp.cuda.ExternalStream(stream, index):
-                for source, offset in zip(sources, reg.offsets, strict=True):
-                    target = cp.ndarray(tuple(source.shape), dtype=dtype, memptr=cp.cuda.MemoryPointer(memory, offset))
-                    # A view of the torch tensor (any strides); the copy casts to the staging dtype.
-                    target[...] = cp.from_dlpack(source)
+                # Views of the torch tensors (any strides): no copy before the one into the buffer.
+                fill_slices(cp, whole, [cp.from_dlpack(s) for s in sources], reg.offsets, self.copy)
         finally:
             # Unmapping orders the GL uploads below after the copies on ``stream``.
             _check(cudart.cudaGraphicsUnmapResources(1, reg.resource, stream), "cudaGraphicsUnmapResources")
