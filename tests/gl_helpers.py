@@ -11,9 +11,9 @@ def read_texture(texture: Any, canvas: Any) -> np.ndarray:
     """The float contents of a gloo Texture3D as (depth, height, width)."""
     from OpenGL import GL
 
-    from viz3d.gpu.upload import gl_texture_handle
+    from viz3d.gpu.upload import gl_object_handle
 
-    handle = gl_texture_handle(texture, canvas)
+    handle = gl_object_handle(texture, canvas)
     d, h, w = (int(v) for v in texture.shape[:3])
     GL.glBindTexture(GL.GL_TEXTURE_3D, handle)
     GL.glPixelStorei(GL.GL_PACK_ALIGNMENT, 4)

@@ -187,7 +187,7 @@ def test_pixel_buffer_uploads_into_textures_from_their_offsets(gl: Any, fmt: str
 
     from tests.gl_helpers import read_texture
     from viz3d.gpu.pixel_buffer import PixelBuffer, arena_offsets
-    from viz3d.gpu.upload import gl_texture_handle
+    from viz3d.gpu.upload import gl_object_handle
 
     shapes = [(6, 5, 7), (1, 3, 3), (4, 9, 2)]
     data = [torch.randn(*shape).to(staging_dtype(fmt)) for shape in shapes]
@@ -198,7 +198,7 @@ def test_pixel_buffer_uploads_into_textures_from_their_offsets(gl: Any, fmt: str
     pbo = PixelBuffer(total)
     for d, offset in zip(data, offsets, strict=True):
         pbo.write_from_host(d.numpy().tobytes(), offset)
-    handles = [gl_texture_handle(tex, gl) for tex in textures]
+    handles = [gl_object_handle(tex, gl) for tex in textures]
     pbo.upload_to_textures(list(zip(handles, shapes, offsets, strict=True)), gl_type(fmt))
     for tex, d in zip(textures, data, strict=True):
         np.testing.assert_array_equal(read_texture(tex, gl), d.float().numpy())

@@ -242,7 +242,7 @@ class CudaUploader:
         import cupy as cp
         from cuda.bindings import runtime as cudart
 
-        from viz3d.gpu.upload import gl_texture_handle
+        from viz3d.gpu.upload import gl_object_handle
 
         if not items:
             return
@@ -253,7 +253,7 @@ class CudaUploader:
             if tuple(packed.shape) != shape:
                 raise ValueError(f"packed activation {tuple(packed.shape)} does not match texture {shape}")
             sources.append(prepare_source(packed))
-            targets.append((gl_texture_handle(texture, canvas), shape))  # also creates queued textures
+            targets.append((gl_object_handle(texture, canvas), shape))  # also creates queued textures
         sizes = tuple(pbo_bytes(shape, self.texture_format) for _, shape in targets)
         reg = self._registration(tuple(texture.id for texture, _ in items), sizes)
         device = sources[0].device

@@ -44,16 +44,16 @@ class ActivationUploader(Protocol):
         ...
 
 
-def gl_texture_handle(texture: Any, canvas: Any) -> int:
-    """The GL name of a gloo texture, creating it now if gloo has only queued it.
+def gl_object_handle(obj: Any, canvas: Any) -> int:
+    """The GL name of a gloo object (texture, buffer, program), creating it now if gloo has only queued it.
 
     gloo queues commands per object until the object is tied to a context;
     tie it to ``canvas`` (whose context must be current) and run the queue so
     raw GL calls can follow.
     """
-    canvas.context.glir.associate(texture.glir)
+    canvas.context.glir.associate(obj.glir)
     canvas.context.flush_commands()
-    return int(canvas.context.shared.parser.get_object(texture.id).handle)
+    return int(canvas.context.shared.parser.get_object(obj.id).handle)
 
 
 class HostUploader:
@@ -76,7 +76,7 @@ class HostUploader:
         depth, height, width = texture.shape[:3]
         if tuple(array.shape) != (depth, height, width):
             raise ValueError(f"packed activation {array.shape} does not match texture {texture.shape[:3]}")
-        handle = gl_texture_handle(texture, canvas)
+        handle = gl_object_handle(texture, canvas)
         GL.glBindTexture(GL.GL_TEXTURE_3D, handle)
         GL.glPixelStorei(GL.GL_UNPACK_ALIGNMENT, 4)
         GL.glTexSubImage3D(GL.GL_TEXTURE_3D, 0, 0, 0, 0, width, height, depth, GL.GL_RED, GL.GL_FLOAT, array)

@@ -20,6 +20,7 @@ from viz3d.gpu import TexturePlan, pack_for_texture, plan_texture, select_upload
 from viz3d.layout import Layout, SlabLayout
 from viz3d.layout.connections import ConnectionSet, apply_budget, graph_connections
 from viz3d.render.connections import ConnectionBatch
+from viz3d.render.face_pass import FaceItem, FacePass
 from viz3d.render.labels import LabelLayer
 from viz3d.render.shaders import load_shader
 from viz3d.scene import labels as label_math
@@ -207,8 +208,9 @@ class SceneRenderer:
         self._lut = gloo.Texture2D(self._lut_data(), interpolation="nearest", internalformat="rgba8")
         self._fixed_luts: dict[str, Any] = {}
         self._face_prog = gloo.Program(load_shader("slab_face.vert"), load_shader("slab_face.frag"))
-        self._face_prog["a_corner"] = quad
-        self._face_prog["u_lut"] = self._lut
+        self._face_corners = gloo.VertexBuffer(quad)
+        self._face_prog["a_corner"] = self._face_corners
+        self._face_pass = FacePass(self._face_prog, self._face_corners, self.canvas)
         self._face_pick_prog = gloo.Program(load_shader("slab_face.vert"), load_shader("slab_pick.frag"))
         self._face_pick_prog["a_corner"] = quad
         self._volume_prog = gloo.Program(load_shader("slab_volume.vert"), load_shader("slab_volume.frag"))
@@ -489,19 +491,17 @@ class SceneRenderer:
 
         volume = self.layout.mode == "volume"
         if not volume:
-            fp = self._face_prog
-            fp["u_mvp"] = mvp
-            fp["u_base_color"] = tuple(SLAB_COLOR * 1.4)
+            faces = []
             for slab in shown:
                 layer = self.layer_for(slab.node_id)
-                if layer is None:
-                    continue
-                self._bind_slab(fp, slab)
-                self._bind_tiles(fp, slab)
-                self._bind_data(fp, layer)
-                fp["u_lut"] = self._lut_for(slab.node_id)
-                fp["u_rgb"] = int(self.trace.nodes[slab.node_id].display_rgb)
-                fp.draw("triangle_strip")
+                if layer is not None:
+                    node = self.trace.nodes[slab.node_id]
+                    lut = self._lut_for(slab.node_id)
+                    plan = layer.plan
+                    faces.append(
+                        FaceItem(slab, layer.activation, layer.ranges, lut, plan.pack, plan.depth, node.display_rgb)
+                    )
+            self._face_pass.draw(mvp, tuple(SLAB_COLOR * 1.4), faces)
 
         if self._batches or self._edge_count:
             gloo.set_state(blend=True, blend_func=("src_alpha", "one_minus_src_alpha"), depth_test=True)
@@ -632,6 +632,7 @@ class SceneRenderer:
         objects += [t for layer in self.layers for t in (layer.activation, layer.ranges)]
         objects += [
             self._face_prog,
+            self._face_corners,
             self._face_pick_prog,
             self._volume_prog,
             self._box_prog,
