@@ -24,6 +24,7 @@ bench: setup
 	PYOPENGL_PLATFORM=egl $(PY) benchmarks/bench_viewer.py
 	PYOPENGL_PLATFORM=egl $(PY) benchmarks/bench_connections.py
 	PYOPENGL_PLATFORM=egl $(PY) benchmarks/bench_weights_graph.py
+	PYOPENGL_PLATFORM=egl $(PY) benchmarks/bench_draw_overhead.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist *.egg-info

@@ -18,7 +18,8 @@ BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
 def benches() -> Any:
     sys.path.insert(0, str(BENCH))
     try:
-        yield {n: importlib.import_module(n) for n in ("bench_foundation", "bench_viewer", "bench_connections")}
+        names = ("bench_foundation", "bench_viewer", "bench_connections", "bench_draw_overhead")
+        yield {n: importlib.import_module(n) for n in names}
     finally:
         sys.path.remove(str(BENCH))
 
@@ -45,6 +46,14 @@ def test_viewer_and_connection_benchmark_pieces_run(benches: Any, gl: Any) -> No
     window.renderer.delete()
     links = benches["bench_connections"].random_links(layout_trace(trace), 50, np.random.default_rng(0))
     assert len(links) == 50
+
+
+@pytest.mark.gl
+def test_draw_overhead_benchmark_compares_the_same_picture(benches: Any, gl: Any) -> None:
+    trace = synthetic_trace([(4, 8, 8), (8, 4, 4), (16, 2, 2)], skip_every=0)
+    f = benches["bench_draw_overhead"].measure(repeats=1, trace=trace)
+    assert f["layers"] == 3 and f["gloo_ms"] > 0 and f["raw_ms"] > 0
+    assert f["same_pixels"] == 1.0 and f["drawn_fraction"] > 0.05
 
 
 def test_every_benchmark_imports() -> None:
