@@ -2,8 +2,8 @@
 # The whole GPU check, in one short run on a lent NVIDIA machine (about 2-3 minutes):
 #   1. unpack the carried GL loader .debs and install the carried wheels;
 #   2. run the CUDA tests (tests marked cuda) and the GL tests on NVIDIA's EGL;
-#   3. run the upload/frame benchmark;
-# and write everything to $OUT (report.json, pytest.log, bench.log).
+#   3. run the upload/frame benchmark and the draw-overhead benchmark;
+# and write everything to $OUT (report.json, pytest.log, bench.log, draw.log, gpu.txt, status.txt).
 # Prepare the carried files first, here: bash benchmarks/gpu/prepare.sh
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -22,5 +22,7 @@ timeout 240 python3 -m pytest -q -p no:cacheprovider -m "cuda or gl" tests/test_
 tests_rc=${PIPESTATUS[0]}
 timeout 240 python3 benchmarks/gpu/bench_gpu.py --json "$OUT/report.json" 2>&1 | tee "$OUT/bench.log"
 bench_rc=${PIPESTATUS[0]}
+# Per-frame CPU cost of the slab faces on NVIDIA's driver (raw-GL pass vs gloo, same run).
+timeout 60 python3 benchmarks/bench_draw_overhead.py 2>&1 | tee "$OUT/draw.log"
 echo "tests rc=$tests_rc bench rc=$bench_rc" | tee "$OUT/status.txt"
 exit $(( tests_rc != 0 || bench_rc != 0 ))
