@@ -282,6 +282,35 @@ def test_next_input_recaptures_and_keeps_the_view(window: ViewerWindow) -> None:
     assert window.camera.to_dict() == before
 
 
+def test_next_input_refreshes_the_dataflow_widths(window: ViewerWindow) -> None:
+    from viz3d.capture.weights import mean_abs_activation
+    from viz3d.layout.connections import graph_connections
+
+    old = window.renderer.connections["graph"][0].width.copy()
+    key(window, "I")
+    expected, _ = graph_connections(window.layout, mean_abs_activation(window.trace))
+    now = window.renderer.connections["graph"][0].width
+    np.testing.assert_allclose(now, expected.width)  # from the new input's activations...
+    assert not np.allclose(now, old)  # ...which differ from the first input's
+
+
+def test_next_input_in_the_weights_view_uploads_nothing(window: ViewerWindow, monkeypatch: pytest.MonkeyPatch) -> None:
+    key(window, "W")
+    try:
+        uploads: list[Any] = []
+        monkeypatch.setattr(window.renderer, "update_activations", lambda trace: uploads.append(trace))
+        before, index = window.activation_trace.node("conv1").tensor, window.input_index
+        key(window, "I")
+        assert uploads == [] and window.showing == "weights"
+        assert window.input_index == (index + 1) % len(window.inputs)
+        assert "weights do not change" in window.message
+        monkeypatch.undo()
+    finally:
+        key(window, "W")  # back to activations: the new input's
+    assert window.showing == "activations"
+    assert not torch.equal(window.trace.node("conv1").tensor, before)
+
+
 def test_g_folds_blocks_and_back(window: ViewerWindow) -> None:
     key(window, "G")
     assert window.trace.group_depth == 1 and "block" in [n.name for n in window.trace]

@@ -634,6 +634,15 @@ class ViewerWindow:
             self.say("only one input to show")
             return
         self.input_index = (self.input_index + 1) % len(self.inputs)
+        if self.showing == "weights":
+            # Weights do not depend on the input: capture it for the activations view, upload nothing.
+            from viz3d.capture import capture
+
+            assert self.model is not None
+            group_depth = self.activation_trace.group_depth
+            self.activation_trace = capture(self.model, self.inputs[self.input_index], group_depth=group_depth)
+            self.say(f"input {self.input_index + 1}/{len(self.inputs)} (shown with W; weights do not change)")
+            return
         self._recapture(group_depth=self.trace.group_depth, keep_view=True)
         self.say(f"input {self.input_index + 1}/{len(self.inputs)}")
 

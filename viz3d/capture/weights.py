@@ -47,11 +47,13 @@ def top_weight_links(trace: Trace, node_id: int, output: int, k: int = 16) -> li
 
 def mean_abs_activation(trace: Trace) -> dict[int, float]:
     """Mean |activation| of every shown node: how much signal flows out along its edges."""
-    out = {}
-    for node in trace.nodes:
-        if node.display is not None:
-            out[node.id] = float(node.display.detach().float().abs().nan_to_num(0.0).mean())
-    return out
+    shown = [(node.id, node.display) for node in trace.nodes if node.display is not None]
+    if not shown:
+        return {}
+    means = [display.detach().float().abs().nan_to_num(0.0).mean() for _, display in shown]
+    device = means[0].device
+    values = torch.stack([m.to(device) for m in means]).tolist()  # one transfer, not one per layer
+    return {node_id: float(v) for (node_id, _), v in zip(shown, values, strict=True)}
 
 
 def weights_trace(trace: Trace, shared_normalization: bool = False) -> Trace:

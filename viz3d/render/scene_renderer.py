@@ -282,6 +282,7 @@ class SceneRenderer:
         self.uploader.upload_all(items, self.canvas)
         self.trace = trace
         self._update_ranges()
+        self._build_graph_connections()  # widths follow the new input's activations
 
     def _update_ranges(self) -> None:
         stats = [layer.stats for layer in self.layers]
@@ -308,6 +309,10 @@ class SceneRenderer:
         self._build_boxes()
         self._edge_count = self._build_edges()
         self._labels.build(self.layout.slabs, self.label_texts())
+        self._build_graph_connections()
+
+    def _build_graph_connections(self) -> None:
+        """Dataflow bundles and skip arcs, as wide as the mean |activation| flowing along them."""
         lines, arcs = graph_connections(self.layout, mean_abs_activation(self.trace))
         self.set_connections("graph", [lines, arcs])
 
