@@ -311,6 +311,30 @@ def test_next_input_in_the_weights_view_uploads_nothing(window: ViewerWindow, mo
     assert not torch.equal(window.trace.node("conv1").tensor, before)
 
 
+def test_closing_the_window_releases_uploads_before_the_context_goes() -> None:
+    from OpenGL import GL
+
+    trace = capture(default_model(), torch.from_numpy(sample_image(0))[None])
+    small = ViewerWindow(trace, size=(160, 100), backend="egl", clock=FakeClock())
+    small.on_draw()
+    texture = small.renderer.layers[0].activation
+    seen: list[tuple[int, bool]] = []
+    real_release = small.renderer.uploader.release
+
+    def release() -> None:
+        # The CUDA path unregisters here: the context must still be current, the textures still alive.
+        handle = small.canvas.context.shared.parser.get_object(texture.id).handle
+        seen.append((handle, bool(GL.glIsTexture(handle))))
+        real_release()
+
+    small.renderer.uploader.release = release
+    small.canvas.close()
+    assert len(seen) == 1 and seen[0][1], "release ran after the textures were gone"
+    assert small.closed and small.renderer.layers == []
+    small.on_draw()  # a late draw event does nothing
+    assert small.renderer.layers == []
+
+
 def test_g_folds_blocks_and_back(window: ViewerWindow) -> None:
     key(window, "G")
     assert window.trace.group_depth == 1 and "block" in [n.name for n in window.trace]

@@ -131,6 +131,7 @@ class ViewerWindow:
         self._pick_buffer: Any = None
         self._hud_key: tuple[str, ...] = ()
         self._mouse = (size[0] / 2, size[1] / 2)
+        self.closed = False
 
         from vispy import app
 
@@ -145,6 +146,7 @@ class ViewerWindow:
         ev.mouse_double_click.connect(self.on_mouse_double_click)
         ev.key_press.connect(self.on_key_press)
         ev.key_release.connect(self.on_key_release)
+        ev.close.connect(self.on_close)
 
     # --- geometry helpers -------------------------------------------------------
     @property
@@ -178,9 +180,18 @@ class ViewerWindow:
         self.canvas.update()
 
     # --- frame ----------------------------------------------------------------
+    def on_close(self, event: Any = None) -> None:
+        """Free the scene's GL objects while the context still exists (CUDA registrations first)."""
+        self.timer.stop()
+        self.closed = True
+        self.canvas.set_current()
+        self.renderer.delete()
+
     def on_draw(self, event: Any = None) -> None:
         from vispy import gloo
 
+        if self.closed:
+            return
         now = self.clock()
         if self._last_draw:
             self._frame_times = [now - self._last_draw, *self._frame_times][:30]
