@@ -50,7 +50,7 @@ def test_the_gl_context_is_nvidia_and_interop_is_selected(gl: Any) -> None:
 
     assert "nvidia" in gl_info()["vendor"].lower()
     uploader, why = select_uploader(None, torch.device("cuda", 0), gl_info()["vendor"])
-    assert isinstance(uploader, CudaUploader), why
+    assert uploader.name == "cuda" and isinstance(uploader.cuda, CudaUploader), why  # type: ignore[attr-defined]
 
 
 def test_r32f_textures_equal_the_host_path_bit_for_bit(gl: Any) -> None:

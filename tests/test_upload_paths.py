@@ -26,7 +26,7 @@ from viz3d.gpu.cuda_upload import (
     prepare_source,
     staging_dtype,
 )
-from viz3d.gpu.upload import HostUploader, select_uploader
+from viz3d.gpu.upload import GuardedCudaUploader, HostUploader, select_uploader
 
 CUDA0 = torch.device("cuda", 0)
 NVIDIA = "NVIDIA Corporation"
@@ -74,8 +74,55 @@ def test_each_failing_condition_is_named(
 def test_all_conditions_met_selects_the_cuda_path() -> None:
     assert interop_problem(CUDA0, NVIDIA, env()) is None
     uploader, why = select_uploader(None, CUDA0, NVIDIA, "r16f", env=env())
-    assert isinstance(uploader, CudaUploader) and uploader.texture_format == "r16f" and "cuda path" in why
-    assert uploader.registered == 0
+    assert isinstance(uploader, GuardedCudaUploader) and uploader.name == "cuda" and "cuda path" in why
+    assert uploader.cuda.texture_format == "r16f" and uploader.cuda.registered == 0
+    assert isinstance(uploader.fallback, HostUploader)  # auto: the host path takes over on a failure
+    forced, _ = select_uploader("cuda", CUDA0, NVIDIA, env=env())
+    assert isinstance(forced, GuardedCudaUploader) and forced.fallback is None
+
+
+class FailingCuda(CudaUploader):
+    """A CUDA path whose CUDA calls fail, as an unverified driver or binding might."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.released = 0
+
+    def upload_all(self, items: Any, canvas: Any) -> None:
+        raise RuntimeError("cudaErrorInvalidGraphicsContext")
+
+    def release(self) -> None:
+        self.released += 1
+
+
+@pytest.mark.gl
+def test_a_failing_cuda_path_falls_back_to_the_host_path_once(gl: Any) -> None:
+    from vispy import gloo
+
+    from tests.gl_helpers import read_texture
+
+    guarded = GuardedCudaUploader(FailingCuda(), HostUploader())
+    tex = gloo.Texture3D(shape=(2, 3, 4, 1), format="red", internalformat="r32f", interpolation="nearest")
+    data = torch.randn(2, 3, 4)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        guarded.upload_all([(tex, data)], gl)
+        guarded.upload_all([(tex, data * 2)], gl)
+    messages = [str(w.message) for w in caught if issubclass(w.category, Viz3dWarning)]
+    assert len(messages) == 1 and "cudaErrorInvalidGraphicsContext" in messages[0]
+    assert guarded.name == "host" and guarded.cuda.released == 1  # type: ignore[attr-defined]
+    np.testing.assert_array_equal(read_texture(tex, gl), (data * 2).numpy())  # the picture is still right
+    [stats] = guarded.stats([data])
+    assert stats.maximum.tolist() == data.amax(dim=(1, 2)).tolist()
+    tex.delete()
+
+
+def test_a_failing_forced_cuda_path_is_one_line() -> None:
+    guarded = GuardedCudaUploader(FailingCuda(), None)
+    with pytest.raises(InteropUnavailable) as info:
+        guarded.upload_all([(None, torch.zeros(1, 1, 1))], None)
+    assert "cudaErrorInvalidGraphicsContext" in str(info.value) and "VIZ3D_UPLOAD=host" in str(info.value)
+    assert "\n" not in str(info.value)
 
 
 def test_the_environment_variable_and_argument_force_a_path(monkeypatch: pytest.MonkeyPatch) -> None:

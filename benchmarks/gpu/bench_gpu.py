@@ -55,7 +55,8 @@ def main() -> None:
     from viz3d.api import camera_for
     from viz3d.capture import resnet50_shapes, synthetic_trace
     from viz3d.gpu import pack_for_texture
-    from viz3d.gpu.upload import HostUploader, select_uploader
+    from viz3d.gpu.cuda_upload import COPY_STRATEGIES, CudaUploader, interop_problem
+    from viz3d.gpu.upload import HostUploader
     from viz3d.layout import layout_trace
     from viz3d.render import context
     from viz3d.render.offscreen import Framebuffer, offscreen_canvas
@@ -92,16 +93,16 @@ def main() -> None:
         uploader.upload_all(what, canvas)
         finish()
 
-    cuda_uploader, why = select_uploader(None, device, info["vendor"])
+    # The unguarded CUDA path: a failure here must show, not fall back to the host path.
+    why = interop_problem(device, info["vendor"])
+    cuda_uploader = CudaUploader() if why is None else HostUploader()
     host_ms = timed(lambda: upload_with(HostUploader()), 20)
     report["host_upload_ms"] = host_ms
     print(f"host path upload of {nbytes / 1e6:.1f} MB: {host_ms:.2f} ms ({nbytes / host_ms / 1e6:.1f} GB/s)")
     torch_stats_ms = timed(lambda: (HostUploader().stats(displays), sync()), 20)
     report["host_stats_ms"] = torch_stats_ms
     print(f"statistics of all layers, torch (host path): {torch_stats_ms:.2f} ms")
-    if cuda_uploader.name == "cuda":
-        from viz3d.gpu.cuda_upload import COPY_STRATEGIES, CudaUploader
-
+    if isinstance(cuda_uploader, CudaUploader):
         for strategy in COPY_STRATEGIES:
             uploader = CudaUploader(copy=strategy)
             ms = timed(lambda u=uploader: upload_with(u), 100, warmup=5)
@@ -150,7 +151,7 @@ def main() -> None:
     renderer.delete()
     fbo.delete()
     cuda_uploader.release()
-    if cuda_uploader.name == "cuda":
+    if isinstance(cuda_uploader, CudaUploader):
         for tex in tiny:
             tex.delete()
     _write(args.json, report)

@@ -8,8 +8,9 @@ buffer with CUDA and needs no trip through host memory (see ../shared/GPU.md).
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 import torch
@@ -25,7 +26,10 @@ UPLOAD_ENV = "VIZ3D_UPLOAD"
 class ActivationUploader(Protocol):
     """Copies packed activations into textures."""
 
-    name: str
+    @property
+    def name(self) -> str:
+        """``host`` or ``cuda``."""
+        ...
 
     def upload(self, texture: Any, packed: torch.Tensor, canvas: Any) -> None:
         """Copy ``packed`` (depth, height, width) float32 into ``texture`` (a gloo Texture3D of ``canvas``)."""
@@ -95,6 +99,67 @@ class HostUploader:
         """Nothing to free: the host path holds no GL or CUDA objects of its own."""
 
 
+class GuardedCudaUploader:
+    """The CUDA path with a guard: a failure of its CUDA calls never surfaces as a bare traceback.
+
+    Chosen automatically (``fallback`` given), its first failure switches to
+    the host path for good, with one warning naming the error — the picture
+    stays right, only slower. Forced (no fallback), the failure is one
+    :class:`InteropUnavailable` line naming the fix.
+    """
+
+    def __init__(self, cuda: CudaUploader, fallback: HostUploader | None) -> None:
+        self.cuda = cuda
+        self.fallback = fallback
+        self.failure: str | None = None  # why the host path took over
+
+    @property
+    def name(self) -> str:
+        return "host" if self.failure else "cuda"
+
+    def _run(self, call: Callable[[ActivationUploader], Any]) -> Any:
+        if self.failure is None:
+            try:
+                return call(self.cuda)
+            except Exception as exc:
+                self._fail(exc)
+        assert self.fallback is not None
+        return call(self.fallback)
+
+    def _fail(self, exc: Exception) -> None:
+        from viz3d.errors import describe
+
+        what = describe(exc)
+        if self.fallback is None:
+            raise InteropUnavailable(
+                f"the CUDA upload path failed ({what}); set VIZ3D_UPLOAD=host (or auto) to upload through host memory"
+            ) from exc
+        self.failure = f"the CUDA upload path failed ({what})"
+        with contextlib.suppress(Exception):  # the failure may have left CUDA unusable
+            self.cuda.release()
+        from viz3d.capture.common import warn_once
+
+        warn_once(f"{self.failure}; uploading through host memory from now on")
+
+    def upload(self, texture: Any, packed: torch.Tensor, canvas: Any) -> None:
+        """See :meth:`CudaUploader.upload`."""
+        self._run(lambda up: up.upload(texture, packed, canvas))
+
+    def upload_all(self, items: Sequence[tuple[Any, torch.Tensor]], canvas: Any) -> None:
+        """See :meth:`CudaUploader.upload_all`."""
+        self._run(lambda up: up.upload_all(items, canvas))
+
+    def stats(self, displays: Sequence[torch.Tensor]) -> list[ChannelStats]:
+        """See :meth:`CudaUploader.stats`."""
+        result: list[ChannelStats] = self._run(lambda up: up.stats(displays))
+        return result
+
+    def release(self) -> None:
+        """Unregister the CUDA path's buffers (nothing to do once it has failed)."""
+        if self.failure is None:
+            self._run(lambda up: up.release())
+
+
 def select_uploader(
     requested: str | None = None,
     device: torch.device | None = None,
@@ -119,7 +184,9 @@ def select_uploader(
         return HostUploader(), f"host path (forced by {source})"
     problem = interop_problem(device or torch.device("cpu"), gl_vendor, env)
     if problem is None:
-        return CudaUploader(texture_format), "cuda path: registered pixel buffers, no trip through host memory"
+        fallback = HostUploader() if choice == "auto" else None
+        uploader = GuardedCudaUploader(CudaUploader(texture_format), fallback)
+        return uploader, "cuda path: registered pixel buffers, no trip through host memory"
     if choice == "cuda":
         raise InteropUnavailable(
             f"the CUDA upload path was asked for ({source}) but cannot work: {problem}; use 'auto' or 'host'"

@@ -134,7 +134,7 @@ class SceneRenderer:
         self._max_texture_size = max_texture_size
         self._upload_request = upload
         self.uploader: Any = None
-        self.upload_reason = "not initialized"
+        self._upload_reason = "not initialized"
         self.layers: list[LayerTextures] = []
         self.cut_z = float("inf")  # hide everything with a larger z (nearer the input)
         self._gl_ready = False
@@ -201,7 +201,7 @@ class SceneRenderer:
         from viz3d.render.context import gl_info
 
         devices = [n.display.device for n in self.trace.nodes if n.display is not None]
-        self.uploader, self.upload_reason = select_uploader(
+        self.uploader, self._upload_reason = select_uploader(
             self._upload_request, devices[0] if devices else None, gl_info()["vendor"], self.texture_format
         )
         quad = np.array([[0, 0], [1, 0], [0, 1], [1, 1]], np.float32)
@@ -254,6 +254,12 @@ class SceneRenderer:
         self._gl_ready = True
         self._build_geometry()
         self.update_activations(self.trace)
+
+    @property
+    def upload_reason(self) -> str:
+        """Which upload path the renderer uses, and why."""
+        failure = getattr(self.uploader, "failure", None)
+        return f"host path: {failure}" if failure else self._upload_reason
 
     def layer_for(self, node_id: int) -> LayerTextures | None:
         """GL resources of a node's layer (None for generic boxes)."""
