@@ -84,7 +84,7 @@ def test_views_and_dtypes(gl: Any, kind: str) -> None:
     tex.delete()
 
 
-@pytest.mark.parametrize("copy", ["batched", "layers"])
+@pytest.mark.parametrize("copy", ["batched", "layers", "torch"])
 @pytest.mark.parametrize("fmt", ["r32f", "r16f"])
 def test_all_layers_through_one_registered_buffer(gl: Any, fmt: str, copy: str) -> None:
     layers = [torch.randn(64, 56, 56, device="cuda"), torch.randn(3, 7, 5, device="cuda"), torch.randn(512, 7, 7)]

@@ -200,11 +200,11 @@ def test_arena_offsets_by_hand() -> None:
     assert arena_offsets([]) == ([], 0)
 
 
-@pytest.mark.parametrize("copy", ["batched", "layers"])
+@pytest.mark.parametrize("copy", ["batched", "layers", "torch"])
 @pytest.mark.parametrize("fmt", ["r32f", "r16f"])
 def test_slices_of_the_staging_buffer_hold_each_layer(copy: str, fmt: str) -> None:
-    """The CUDA path's buffer fill, with numpy standing in for cupy (same semantics)."""
-    from viz3d.gpu.cuda_upload import fill_slices
+    """The CUDA path's buffer fill, with numpy standing in for cupy (same semantics) and torch on the CPU."""
+    from viz3d.gpu.cuda_upload import fill_slices, fill_with_torch
     from viz3d.gpu.pixel_buffer import arena_offsets
 
     torch.manual_seed(0)
@@ -214,7 +214,10 @@ def test_slices_of_the_staging_buffer_hold_each_layer(copy: str, fmt: str) -> No
     offsets, total = arena_offsets([pbo_bytes(s, fmt) for s in shapes], alignment=dtype.itemsize)
     assert offsets == [0, 60 * dtype.itemsize, 74 * dtype.itemsize] and total == 110 * dtype.itemsize
     whole = np.full(total // dtype.itemsize, np.nan, str(dtype).replace("torch.", ""))
-    fill_slices(np, whole, [prepare_source(t).numpy() for t in layers], offsets, copy)
+    if copy == "torch":
+        fill_with_torch(torch.from_numpy(whole), [prepare_source(t) for t in layers])  # a view: fills ``whole``
+    else:
+        fill_slices(np, whole, [prepare_source(t).numpy() for t in layers], offsets, copy)
     for t, shape, offset in zip(layers, shapes, offsets, strict=True):
         start = offset // dtype.itemsize
         got = whole[start : start + t.numel()].reshape(shape)

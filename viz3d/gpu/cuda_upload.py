@@ -111,7 +111,7 @@ def interop_problem(device: torch.device, gl_vendor: str, env: InteropEnvironmen
 # --- what is copied, in which format ------------------------------------------------------
 
 
-COPY_STRATEGIES = ("batched", "layers")
+COPY_STRATEGIES = ("batched", "layers", "torch")
 
 
 def staging_dtype(texture_format: str) -> torch.dtype:
@@ -157,6 +157,15 @@ def fill_slices(xp: Any, whole: Any, sources: Sequence[Any], offsets: Sequence[i
         whole[start : start + a.size].reshape(a.shape)[...] = a
 
 
+def fill_with_torch(whole: torch.Tensor, sources: Sequence[torch.Tensor]) -> None:
+    """The ``torch`` strategy: one ``torch.cat`` of every source into the buffer seen as a tensor.
+
+    No DLPack view per layer (one for the whole buffer), so the fewest Python
+    calls per layer; ``cat`` casts into the buffer's dtype.
+    """
+    torch.cat([t.reshape(-1) for t in sources], out=whole)
+
+
 def _device_index(device: torch.device) -> int:
     return device.index if device.index is not None else torch.cuda.current_device()
 
@@ -196,8 +205,10 @@ class CudaUploader:
     one unmap per update and one ``glTexSubImage3D`` per layer. ``copy``
     says how the slices are filled: ``"batched"`` (default) is one
     ``cupy.concatenate`` into the whole buffer, ``"layers"`` one copy per
-    layer; both are measured by ``benchmarks/gpu/bench_gpu.py`` (a deep
-    network's update is bound by per-call overhead, not by bytes).
+    layer, ``"torch"`` one ``torch.cat`` into the buffer viewed by torch
+    (fewest Python calls per layer); all are measured by
+    ``benchmarks/gpu/bench_gpu.py`` (a deep network's update is bound by
+    per-call overhead, not by bytes) so the default can follow the figures.
     """
 
     name = "cuda"
@@ -242,19 +253,19 @@ class CudaUploader:
         import cupy as cp
         from cuda.bindings import runtime as cudart
 
-        from viz3d.gpu.upload import gl_object_handle
+        from viz3d.gpu.upload import gl_object_handles
 
         if not items:
             return
-        sources, targets = [], []
+        sources, shapes = [], []
         for texture, packed in items:
             depth, height, width = (int(v) for v in texture.shape[:3])
-            shape = (depth, height, width)
-            if tuple(packed.shape) != shape:
-                raise ValueError(f"packed activation {tuple(packed.shape)} does not match texture {shape}")
+            shapes.append((depth, height, width))
+            if tuple(packed.shape) != shapes[-1]:
+                raise ValueError(f"packed activation {tuple(packed.shape)} does not match texture {shapes[-1]}")
             sources.append(prepare_source(packed))
-            targets.append((gl_object_handle(texture, canvas), shape))  # also creates queued textures
-        sizes = tuple(pbo_bytes(shape, self.texture_format) for _, shape in targets)
+        handles = gl_object_handles([texture for texture, _ in items], canvas)  # also creates queued textures
+        sizes = tuple(pbo_bytes(shape, self.texture_format) for shape in shapes)
         reg = self._registration(tuple(texture.id for texture, _ in items), sizes)
         device = sources[0].device
         index = _device_index(device)
@@ -266,15 +277,15 @@ class CudaUploader:
             memory = cp.cuda.UnownedMemory(int(ptr), int(size), owner=None, device_id=index)
             whole = cp.ndarray((reg.pbo.nbytes // dtype.itemsize,), dtype, cp.cuda.MemoryPointer(memory, 0))
             with cp.cuda.Device(index), cp.cuda.ExternalStream(stream, index):
-                # Views of the torch tensors (any strides): no copy before the one into the buffer.
-                fill_slices(cp, whole, [cp.from_dlpack(s) for s in sources], reg.offsets, self.copy)
+                if self.copy == "torch":
+                    fill_with_torch(torch.from_dlpack(whole), sources)  # one DLPack view, of the buffer
+                else:
+                    # Views of the torch tensors (any strides): no copy before the one into the buffer.
+                    fill_slices(cp, whole, [cp.from_dlpack(s) for s in sources], reg.offsets, self.copy)
         finally:
             # Unmapping orders the GL uploads below after the copies on ``stream``.
             _check(cudart.cudaGraphicsUnmapResources(1, reg.resource, stream), "cudaGraphicsUnmapResources")
-        reg.pbo.upload_to_textures(
-            [(handle, shape, offset) for (handle, shape), offset in zip(targets, reg.offsets, strict=True)],
-            gl_type(self.texture_format),
-        )
+        reg.pbo.upload_to_textures(list(zip(handles, shapes, reg.offsets, strict=True)), gl_type(self.texture_format))
 
     def stats(self, displays: Sequence[torch.Tensor]) -> list[ChannelStats]:
         """Per-channel statistics, reduced by cupy on the tensors' device on torch's current stream.

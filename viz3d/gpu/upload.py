@@ -55,9 +55,16 @@ def gl_object_handle(obj: Any, canvas: Any) -> int:
     tie it to ``canvas`` (whose context must be current) and run the queue so
     raw GL calls can follow.
     """
-    canvas.context.glir.associate(obj.glir)
+    return gl_object_handles([obj], canvas)[0]
+
+
+def gl_object_handles(objs: Sequence[Any], canvas: Any) -> list[int]:
+    """:func:`gl_object_handle` for many objects, running gloo's queue once."""
+    for obj in objs:
+        canvas.context.glir.associate(obj.glir)
     canvas.context.flush_commands()
-    return int(canvas.context.shared.parser.get_object(obj.id).handle)
+    parser = canvas.context.shared.parser
+    return [int(parser.get_object(obj.id).handle) for obj in objs]
 
 
 class HostUploader:
