@@ -113,6 +113,26 @@ def test_cli_errors_are_one_line_with_status_2(tmp_path: Path, capsys: pytest.Ca
     assert not (tmp_path / "x.png").exists()
 
 
+def test_cli_device_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "x.png"
+    assert main(["render", "--device", "tpu:3", "--out", str(out)]) == 2
+    assert "unknown device 'tpu:3'" in capsys.readouterr().err
+    if not torch.cuda.is_available():
+        assert main(["render", "--device", "cuda", "--out", str(out)]) == 2
+        err = capsys.readouterr().err.strip()
+        assert "torch sees no CUDA device" in err and "\n" not in err
+    assert not out.exists()
+
+
+def test_resolve_device() -> None:
+    from viz3d.loading import resolve_device
+
+    assert resolve_device("cpu") == torch.device("cpu")
+    assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    with pytest.raises(Viz3dError, match="captures on cpu or cuda"):
+        resolve_device("meta")
+
+
 def test_cli_rejects_bad_sizes() -> None:
     with pytest.raises(SystemExit):
         main(["render", "--size", "big"])

@@ -74,6 +74,12 @@ def _add_view_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--shared-filter-range", action="store_true", help="weights view: one range for a layer's colour filters"
     )
+    p.add_argument(
+        "--device",
+        default="cpu",
+        help="where the model runs: cpu, cuda, cuda:N or auto; on CUDA with an NVIDIA GL context the "
+        "activations reach the textures without a trip through host memory",
+    )
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -122,14 +128,15 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _load(model_spec: str, weights: str | None, input_spec: str) -> tuple[Any, Any]:
-    from viz3d.loading import apply_weights, load_input, load_model_spec
+def _load(model_spec: str, weights: str | None, input_spec: str, device: str = "cpu") -> tuple[Any, Any]:
+    from viz3d.loading import apply_weights, load_input, load_model_spec, resolve_device
 
+    where = resolve_device(device)  # a bad device fails before the model is built
     model = load_model_spec(model_spec)
     if weights:
         apply_weights(model, weights)
     x = load_input(input_spec, model)
-    return model, x
+    return model.to(where), x.to(where)
 
 
 def _render_to_png(args: argparse.Namespace, model_spec: str, weights: str | None) -> Path:
@@ -141,7 +148,7 @@ def _render_to_png(args: argparse.Namespace, model_spec: str, weights: str | Non
     console = Console(stderr=True)
     t0 = time.perf_counter()
     with console.status("loading the model...", spinner="dots"):
-        model, x = _load(model_spec, weights, args.input)
+        model, x = _load(model_spec, weights, args.input, args.device)
     trace = capture_with_progress(model, x, args.group_depth, console, getattr(args, "batch_index", 0))
     with console.status(f"rendering {args.size[0]}x{args.size[1]}...", spinner="dots"):
         image = render(
@@ -198,9 +205,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from viz3d.app.window import ViewerWindow
     from viz3d.loading import load_input
 
-    model, x = _load("default", None, args.input)
+    model, x = _load("default", None, args.input, args.device)
     # The I key cycles through these: the chosen input first, then one sample of each class.
-    inputs = [x] + [load_input(f"sample:{k}", model) for k in range(1, 6)]
+    inputs = [x] + [load_input(f"sample:{k}", model).to(x.device) for k in range(1, 6)]
     trace = capture_with_progress(model, x, args.group_depth, Console(stderr=True))
     window = ViewerWindow(
         trace,

@@ -15,6 +15,27 @@ from torch import nn
 from viz3d.errors import Viz3dError
 
 
+def resolve_device(spec: str) -> torch.device:
+    """The torch device of ``--device``: ``cpu``, ``cuda``, ``cuda:N`` or ``auto`` (CUDA when torch sees one)."""
+    if spec == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(spec)
+    except (RuntimeError, ValueError):
+        raise Viz3dError(f"unknown device {spec!r}: use cpu, cuda, cuda:N or auto") from None
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise Viz3dError(
+                f"device {spec!r}: torch sees no CUDA device (a CPU build of torch, or no GPU driver); use cpu"
+            )
+        count = torch.cuda.device_count()
+        if device.index is not None and device.index >= count:
+            raise Viz3dError(f"device {spec!r}: torch sees {count} CUDA device(s), cuda:0 to cuda:{count - 1}")
+    elif device.type != "cpu":
+        raise Viz3dError(f"device {spec!r}: viz3d captures on cpu or cuda")
+    return device
+
+
 def load_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     """Read a state dict from ``.safetensors`` or a ``torch.save`` file.
 

@@ -2,8 +2,8 @@
 # The whole GPU check, in one short run on a lent NVIDIA machine (about 2-3 minutes):
 #   1. unpack the carried GL loader .debs and install the carried wheels;
 #   2. run the CUDA tests (tests marked cuda) and the GL tests on NVIDIA's EGL;
-#   3. run the upload/frame benchmark and the draw-overhead benchmark;
-# and write everything to $OUT (report.json, pytest.log, bench.log, draw.log, gpu.txt, status.txt).
+#   3. run the upload/frame benchmark, the draw-overhead benchmark and `viz3d render --device cuda`;
+# and write everything to $OUT (report.json, pytest.log, bench.log, draw.log, render.png, gpu.txt, status.txt).
 # Prepare the carried files first, here: bash benchmarks/gpu/prepare.sh
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -24,5 +24,8 @@ timeout 240 python3 benchmarks/gpu/bench_gpu.py --json "$OUT/report.json" 2>&1 |
 bench_rc=${PIPESTATUS[0]}
 # Per-frame CPU cost of the slab faces on NVIDIA's driver (raw-GL pass vs gloo, same run).
 timeout 60 python3 benchmarks/bench_draw_overhead.py 2>&1 | tee "$OUT/draw.log"
+# End to end, headless, the CUDA path forced (a failure shows instead of falling back): a PNG to look at.
+VIZ3D_UPLOAD=cuda timeout 90 python3 -m viz3d render --device cuda --size 1280x720 --ssaa 1 \
+  --out "$OUT/render.png" 2>&1 | tee -a "$OUT/draw.log"
 echo "tests rc=$tests_rc bench rc=$bench_rc" | tee "$OUT/status.txt"
 exit $(( tests_rc != 0 || bench_rc != 0 ))
