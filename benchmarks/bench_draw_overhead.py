@@ -40,16 +40,9 @@ def gloo_faces(renderer: Any, mvp: np.ndarray) -> None:
         layer = renderer.layer_for(slab.node_id)
         if layer is None:
             continue
-        fp["u_lo"] = tuple(float(v) for v in slab.lo)
-        fp["u_size"] = tuple(float(v) for v in slab.size)
-        fp["u_channels"] = slab.channels
-        fp["u_cols"] = slab.cols
-        fp["u_tile"] = (slab.tile_w, slab.tile_h)
-        fp["u_gap"] = slab.gap
-        fp["u_activation"] = layer.activation
-        fp["u_ranges"] = layer.ranges
-        fp["u_pack"] = layer.plan.pack
-        fp["u_depth"] = layer.plan.depth
+        renderer._bind_slab(fp, slab)
+        renderer._bind_tiles(fp, slab)
+        renderer._bind_data(fp, layer)
         fp["u_lut"] = renderer._lut_for(slab.node_id)
         fp["u_rgb"] = int(renderer.trace.nodes[slab.node_id].display_rgb)
         fp.draw("triangle_strip")

@@ -253,7 +253,7 @@ class SceneRenderer:
         self._layer_by_node = {layer.node_id: layer for layer in self.layers}
         self._gl_ready = True
         self._build_geometry()
-        self.update_activations(self.trace)
+        self._upload_activations(self.trace)
 
     @property
     def upload_reason(self) -> str:
@@ -276,6 +276,10 @@ class SceneRenderer:
         if not self._gl_ready:
             self.trace = trace
             return
+        self._upload_activations(trace)
+        self._build_graph_connections()  # widths follow the new input's activations
+
+    def _upload_activations(self, trace: Trace) -> None:
         displays = []
         for layer in self.layers:
             node = trace.nodes[layer.node_id]
@@ -288,7 +292,6 @@ class SceneRenderer:
         self.uploader.upload_all(items, self.canvas)
         self.trace = trace
         self._update_ranges()
-        self._build_graph_connections()  # widths follow the new input's activations
 
     def _update_ranges(self) -> None:
         stats = [layer.stats for layer in self.layers]
