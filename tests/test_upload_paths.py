@@ -195,9 +195,10 @@ def test_egl_device_selection_leaves_mesa_alone() -> None:
 def test_arena_offsets_by_hand() -> None:
     from viz3d.gpu.pixel_buffer import arena_offsets
 
-    assert arena_offsets([1000, 256, 4, 600]) == ([0, 1024, 1280, 1536], 2136)
+    assert arena_offsets([1000, 256, 4, 600], alignment=256) == ([0, 1024, 1280, 1536], 2136)
     assert arena_offsets([8, 8], alignment=4) == ([0, 8], 16)
-    assert arena_offsets([]) == ([], 0)
+    assert arena_offsets([6, 2], alignment=4) == ([0, 8], 10)
+    assert arena_offsets([], alignment=4) == ([], 0)
 
 
 @pytest.mark.parametrize("copy", ["batched", "layers", "torch"])
@@ -244,7 +245,7 @@ def test_pixel_buffer_uploads_into_textures_from_their_offsets(gl: Any, fmt: str
     textures = [
         gloo.Texture3D(shape=(*shape, 1), format="red", internalformat=fmt, interpolation="nearest") for shape in shapes
     ]
-    offsets, total = arena_offsets([pbo_bytes(shape, fmt) for shape in shapes])
+    offsets, total = arena_offsets([pbo_bytes(shape, fmt) for shape in shapes], alignment=4)
     pbo = PixelBuffer(total)
     for d, offset in zip(data, offsets, strict=True):
         pbo.write_from_host(d.numpy().tobytes(), offset)

@@ -11,11 +11,14 @@ from collections.abc import Sequence
 
 GL_FLOAT = 0x1406
 GL_HALF_FLOAT = 0x140B
-ARENA_ALIGNMENT = 256  # bytes: CUDA allocation granularity, so every slice suits any copy kernel
 
 
-def arena_offsets(sizes: Sequence[int], alignment: int = ARENA_ALIGNMENT) -> tuple[list[int], int]:
-    """Byte offsets of consecutive slices of ``sizes`` bytes, each aligned, and the total size."""
+def arena_offsets(sizes: Sequence[int], alignment: int) -> tuple[list[int], int]:
+    """Byte offsets of consecutive slices of ``sizes`` bytes, each starting at a multiple of ``alignment``.
+
+    Returns the offsets and the total size. The CUDA path aligns to the
+    element size only, so the slices are back to back and one copy can fill them all.
+    """
     offsets, end = [], 0
     for size in sizes:
         start = -(-end // alignment) * alignment
