@@ -27,9 +27,10 @@ FLOAT32_MAX = float(np.finfo(np.float32).max)
 def channel_stats(display: torch.Tensor) -> ChannelStats:
     """Per-channel min/max/mean over finite values of a (C, H, W) activation."""
     t = display.detach().float().reshape(display.shape[0], -1)
-    if bool(torch.isfinite(t).all()):
-        # The common case: two passes over the data (min/max, then mean).
-        lo, hi = torch.aminmax(t, dim=1)
+    lo, hi = torch.aminmax(t, dim=1)
+    # min/max propagate NaN and reach ±Inf, so finite extremes mean finite data: the common case
+    # then takes two passes over the data (min/max, then mean) and no separate finiteness pass.
+    if bool(torch.isfinite(lo).all() and torch.isfinite(hi).all()):
         packed = torch.stack([lo, hi, t.mean(dim=1)]).cpu().numpy()
         return ChannelStats(minimum=packed[0], maximum=packed[1], mean=packed[2], nonfinite=0)
     finite = torch.isfinite(t)
