@@ -161,3 +161,18 @@ def test_linear_units_trace_their_strongest_contributions() -> None:
     assert regions[1].channels == frozenset({1, 3})
     sets = unit_connections(trace, layout, 3, 0, 0, 1, kinds=("rf",))
     assert len(sets["rf"][0]) > 0
+
+
+def test_mean_abs_activation_by_hand() -> None:
+    from viz3d.capture import synthetic_trace
+    from viz3d.capture.weights import mean_abs_activation
+
+    trace = synthetic_trace([(1, 2, 2), (1, 2, 2), (2, 1, 2)], skip_every=0)
+    a, b, c = (n for n in trace.nodes if n.display is not None)
+    a.display = torch.tensor([[[1.0, -3.0], [float("nan"), 2.0]]])  # NaN counts as 0
+    b.display = torch.tensor([[[float("inf"), 0.0], [0.0, 0.0]]])  # +Inf as the largest float32
+    c.display = torch.tensor([[[0.5, -0.25]], [[-1.0, 2.0]]], dtype=torch.float16)
+    got = mean_abs_activation(trace)
+    assert got[a.id] == pytest.approx(6.0 / 4)
+    assert got[b.id] == pytest.approx(float(torch.finfo(torch.float32).max) / 4, rel=1e-6)
+    assert got[c.id] == pytest.approx(3.75 / 4)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 
 import torch
@@ -46,14 +47,23 @@ def top_weight_links(trace: Trace, node_id: int, output: int, k: int = 16) -> li
 
 
 def mean_abs_activation(trace: Trace) -> dict[int, float]:
-    """Mean |activation| of every shown node: how much signal flows out along its edges."""
-    shown = [(node.id, node.display) for node in trace.nodes if node.display is not None]
+    """Mean |activation| of every shown node: how much signal flows out along its edges.
+
+    Non-finite values count as NaN → 0 and ±Inf → the largest float32.
+    """
+    shown = [(node.id, node.display.detach()) for node in trace.nodes if node.display is not None]
     if not shown:
         return {}
-    means = [display.detach().float().abs().nan_to_num(0.0).mean() for _, display in shown]
-    device = means[0].device
-    values = torch.stack([m.to(device) for m in means]).tolist()  # one transfer, not one per layer
-    return {node_id: float(v) for (node_id, _), v in zip(shown, values, strict=True)}
+    # One pass, no temporary: the L1 norm in float32 (NaN or Inf in the data make it non-finite).
+    sums = [torch.linalg.vector_norm(d.reshape(-1), ord=1, dtype=torch.float32) for _, d in shown]
+    device = sums[0].device
+    totals = torch.stack([v.to(device) for v in sums]).tolist()  # one transfer, not one per layer
+    out = {}
+    for (node_id, display), total in zip(shown, totals, strict=True):
+        if not math.isfinite(total):  # rare: redo this layer with the non-finite values replaced
+            total = float(display.float().abs().nan_to_num(0.0).sum())
+        out[node_id] = total / max(display.numel(), 1)
+    return out
 
 
 def weights_trace(trace: Trace, shared_normalization: bool = False) -> Trace:
