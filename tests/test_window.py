@@ -335,6 +335,18 @@ def test_closing_the_window_releases_uploads_before_the_context_goes() -> None:
     assert small.renderer.layers == []
 
 
+def test_hud_says_which_upload_path_runs(window: ViewerWindow, monkeypatch: pytest.MonkeyPatch) -> None:
+    from viz3d.gpu.cuda_upload import CudaUploader
+    from viz3d.gpu.upload import GuardedCudaUploader, HostUploader
+
+    assert "upload" not in window.hud_lines()[0]  # the host path, the usual case, is not announced
+    guarded = GuardedCudaUploader(CudaUploader(), HostUploader())
+    monkeypatch.setattr(window.renderer, "uploader", guarded)
+    assert "zero-copy CUDA upload" in window.hud_lines()[0]
+    guarded.failure = "the CUDA upload path failed (cudaErrorUnknown)"
+    assert "CUDA path failed: host upload" in window.hud_lines()[0]
+
+
 def test_g_folds_blocks_and_back(window: ViewerWindow) -> None:
     key(window, "G")
     assert window.trace.group_depth == 1 and "block" in [n.name for n in window.trace]

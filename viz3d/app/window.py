@@ -217,6 +217,11 @@ class ViewerWindow:
         ]
         if self.renderer.cut_z != float("inf"):
             lines[0] += " | layers in front hidden (Home: all)"
+        uploader = self.renderer.uploader
+        if uploader is not None and uploader.name == "cuda":
+            lines[0] += " | zero-copy CUDA upload"
+        elif getattr(uploader, "failure", None):
+            lines[0] += " | CUDA path failed: host upload"
         drawn, total = self.renderer.thinned
         if drawn < total:
             lines[0] += f" | connections thinned: {drawn:,} of {total:,} drawn"
