@@ -102,7 +102,7 @@ def interop_problem(device: torch.device, gl_vendor: str, env: InteropEnvironmen
     devices = env.gl_devices()
     if isinstance(devices, str):
         return devices
-    index = device.index if device.index is not None else torch.cuda.current_device()
+    index = _device_index(device)
     if index not in devices:
         return f"the GL context runs on CUDA device(s) {devices}, the activations on cuda:{index}"
     return None
@@ -127,7 +127,7 @@ def gl_type(texture_format: str) -> int:
 def pbo_bytes(shape: tuple[int, int, int], texture_format: str) -> int:
     """Bytes of a PBO holding a (depth, height, width) texture."""
     d, h, w = shape
-    return d * h * w * torch.empty((), dtype=staging_dtype(texture_format)).element_size()
+    return d * h * w * staging_dtype(texture_format).itemsize
 
 
 def prepare_source(packed: torch.Tensor) -> torch.Tensor:

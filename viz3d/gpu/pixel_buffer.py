@@ -48,10 +48,6 @@ class PixelBuffer:
         GL.glBufferSubData(GL.GL_PIXEL_UNPACK_BUFFER, offset, len(data), data)
         GL.glBindBuffer(GL.GL_PIXEL_UNPACK_BUFFER, 0)
 
-    def upload_to_texture(self, texture_handle: int, shape: tuple[int, int, int], gl_type: int) -> None:
-        """Copy the buffer from offset 0 into a whole 3D texture of ``shape`` (depth, height, width)."""
-        self.upload_to_textures([(texture_handle, shape, 0)], gl_type)
-
     def upload_to_textures(self, targets: Sequence[tuple[int, tuple[int, int, int], int]], gl_type: int) -> None:
         """Copy slices of the buffer into whole single-channel 3D textures.
 

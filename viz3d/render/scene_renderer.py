@@ -135,6 +135,7 @@ class SceneRenderer:
         self._upload_request = upload
         self.uploader: Any = None
         self._upload_reason = "not initialized"
+        self._flow: dict[int, float] | None = None  # mean |activation| per node, for edge widths
         self.layers: list[LayerTextures] = []
         self.cut_z = float("inf")  # hide everything with a larger z (nearer the input)
         self._gl_ready = False
@@ -274,10 +275,11 @@ class SceneRenderer:
     def update_activations(self, trace: Trace) -> None:
         """Upload new activations of the same network (same shapes) and recompute statistics."""
         if not self._gl_ready:
-            self.trace = trace
+            self.trace, self._flow = trace, None
             return
         self._upload_activations(trace)
-        self._build_graph_connections()  # widths follow the new input's activations
+        self._flow = mean_abs_activation(trace)  # widths follow the new input's activations
+        self._build_graph_connections()
 
     def _upload_activations(self, trace: Trace) -> None:
         displays = []
@@ -321,8 +323,13 @@ class SceneRenderer:
         self._build_graph_connections()
 
     def _build_graph_connections(self) -> None:
-        """Dataflow bundles and skip arcs, as wide as the mean |activation| flowing along them."""
-        lines, arcs = graph_connections(self.layout, mean_abs_activation(self.trace))
+        """Dataflow bundles and skip arcs, as wide as the mean |activation| flowing along them.
+
+        The flow is computed once per set of activations, not again when only the layout changes.
+        """
+        if self._flow is None:
+            self._flow = mean_abs_activation(self.trace)
+        lines, arcs = graph_connections(self.layout, self._flow)
         self.set_connections("graph", [lines, arcs])
 
     def _build_boxes(self) -> None:
@@ -445,10 +452,6 @@ class SceneRenderer:
                 detail = "x".join(str(int(s)) for s in node.display.shape)
             out.append(f"{node.name}  {detail}".strip())
         return out
-
-    def visible_labels(self, view_projection: np.ndarray, size: tuple[int, int], scale: float = 1.0) -> np.ndarray:
-        """Mask of labels drawn for this view (overlapping ones are thinned out)."""
-        return self._labels.visible(view_projection, size, scale)
 
     # --- drawing ------------------------------------------------------------
     @staticmethod
