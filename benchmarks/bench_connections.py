@@ -19,15 +19,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np
 import torch
-from common import gl_finish, median_time, row
+from common import gl_finish, graph_sets, median_time, row
 
-from viz3d.api import camera_for
 from viz3d.capture import capture, resnet50_shapes, synthetic_trace
 from viz3d.layout import layout_trace
 from viz3d.layout.connections import ConnectionSet
-from viz3d.render.offscreen import Framebuffer, offscreen_canvas
-from viz3d.render.scene_renderer import CONNECTION_BUDGET, SceneRenderer
-from viz3d.unit_links import unit_connections
+from viz3d.renderer.offscreen import Framebuffer, offscreen_canvas
+from viz3d.renderer.scene_renderer import SceneRenderer
+from viz3d.scene.camera import camera_for
+from viz3d.session.options import CONNECTION_BUDGET
+from viz3d.session.unit_links import unit_connections
 
 
 def random_links(layout, n: int, rng: np.random.Generator) -> ConnectionSet:
@@ -59,14 +60,15 @@ def bench_frames() -> None:
             renderer.draw(vp, size)
         gl_finish()
 
-    renderer.set_kind_visible("weights", True)
+    graph = graph_sets(trace, layout)
+    renderer.set_connections(graph)
     base = 1e3 * median_time(frame, 7, warmup=2)
     row("no weight connections (scene + graph edges)", f"{base:.1f} ms")
     for n in (10_000, 100_000, 1_000_000):
         links = random_links(layout, n, rng)
         for budget, label in ((CONNECTION_BUDGET, "LOD budget 20k"), (10**9, "no budget")):
             renderer.connection_budget = budget
-            renderer.set_connections("weights", [links])
+            renderer.set_connections({**graph, "weights": [links]})
             repeats = 3 if (n >= 1_000_000 and budget > n) else 7
             ms = 1e3 * median_time(frame, repeats, warmup=1)
             drawn = renderer.thinned[0]
@@ -99,7 +101,8 @@ def bench_cone() -> None:
     canvas = offscreen_canvas()
     renderer = SceneRenderer(trace, layout, labels=False)
     renderer.initialize()
-    renderer.set_kind_visible("rf", True)
+    graph = graph_sets(trace, layout)
+    renderer.set_connections(graph)
     fbo = Framebuffer()
 
     def frame() -> None:
@@ -114,7 +117,7 @@ def bench_cone() -> None:
         c = int(rng.integers(0, 2048))
         t0 = time.perf_counter()
         cone = unit_connections(trace, layout, target.id, c, 3, 3, kinds=("rf",))
-        renderer.set_connections("rf", cone["rf"])
+        renderer.set_connections({**graph, "rf": cone["rf"]})
         frame()
         times.append(time.perf_counter() - t0)
     total = 1e3 * float(np.median(times))
@@ -125,7 +128,7 @@ def bench_cone() -> None:
 
 
 def main() -> None:
-    from viz3d.render.context import gl_info
+    from viz3d.renderer.context import gl_info
 
     offscreen_canvas()
     info = gl_info()

@@ -31,7 +31,7 @@ TINY = (64, 36)
 
 def gloo_faces(renderer: Any, mvp: np.ndarray) -> None:
     """The baseline: every face through gloo, one ``Program.draw`` per layer."""
-    from viz3d.render.scene_renderer import SLAB_COLOR
+    from viz3d.renderer.boxes import SLAB_COLOR
 
     fp = renderer._face_prog
     fp["u_mvp"] = mvp
@@ -40,38 +40,46 @@ def gloo_faces(renderer: Any, mvp: np.ndarray) -> None:
         layer = renderer.layer_for(slab.node_id)
         if layer is None:
             continue
-        renderer._bind_slab(fp, slab)
-        renderer._bind_tiles(fp, slab)
-        renderer._bind_data(fp, layer)
-        fp["u_lut"] = renderer._lut_for(slab.node_id)
+        fp["u_lo"] = tuple(float(v) for v in slab.lo)
+        fp["u_size"] = tuple(float(v) for v in slab.size)
+        fp["u_channels"] = slab.channels
+        fp["u_cols"] = slab.cols
+        fp["u_tile"] = (slab.tile_w, slab.tile_h)
+        fp["u_gap"] = slab.gap
+        fp["u_activation"] = layer.activation
+        fp["u_ranges"] = layer.ranges
+        fp["u_pack"] = layer.plan.pack
+        fp["u_depth"] = layer.plan.depth
+        fp["u_lut"] = renderer.textures.lut_for(renderer.trace.nodes[slab.node_id])
         fp["u_rgb"] = int(renderer.trace.nodes[slab.node_id].display_rgb)
         fp.draw("triangle_strip")
 
 
 def raw_faces(renderer: Any, mvp: np.ndarray) -> None:
     """The face pass as the renderer runs it."""
-    from viz3d.render.face_pass import FaceItem
-    from viz3d.render.scene_renderer import SLAB_COLOR
+    from viz3d.renderer.boxes import SLAB_COLOR
+    from viz3d.renderer.face_pass import FaceItem
 
     items = []
     for slab in renderer.layout.slabs:
         layer = renderer.layer_for(slab.node_id)
         if layer is not None:
-            lut = renderer._lut_for(slab.node_id)
+            lut = renderer.textures.lut_for(renderer.trace.nodes[slab.node_id])
             rgb = renderer.trace.nodes[slab.node_id].display_rgb
             items.append(FaceItem(slab, layer.activation, layer.ranges, lut, layer.plan.pack, layer.plan.depth, rgb))
-    renderer._face_pass.draw(mvp, tuple(SLAB_COLOR * 1.4), items)
+    renderer._faces.draw(mvp, tuple(SLAB_COLOR * 1.4), items)
 
 
 def measure(repeats: int = 60, trace: Any = None) -> dict[str, float]:
     """Medians in ms for both ways (``trace``: the ResNet-50-sized scene unless given)."""
     from vispy import gloo
 
-    from viz3d.api import camera_for
     from viz3d.capture import resnet50_shapes, synthetic_trace
     from viz3d.layout import layout_trace
-    from viz3d.render.offscreen import Framebuffer, offscreen_canvas
-    from viz3d.render.scene_renderer import BACKGROUND, SceneRenderer, _gl_matrix
+    from viz3d.renderer.geometry import gl_matrix
+    from viz3d.renderer.offscreen import Framebuffer, offscreen_canvas
+    from viz3d.renderer.scene_renderer import BACKGROUND, SceneRenderer
+    from viz3d.scene.camera import camera_for
 
     offscreen_canvas()
     trace = trace or synthetic_trace(resnet50_shapes(), skip_every=3)
@@ -87,7 +95,7 @@ def measure(repeats: int = 60, trace: Any = None) -> dict[str, float]:
             gloo.set_state(depth_test=True, blend=False)
             gloo.set_clear_color(BACKGROUND)
             gloo.clear(color=True, depth=True)
-            faces(renderer, _gl_matrix(vp))
+            faces(renderer, gl_matrix(vp))
             gl_finish()
             return np.asarray(gloo.read_pixels((0, 0, *size), alpha=True)) if size != TINY else None
 

@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np
 import torch
-from common import gl_finish, median_time, row
+from common import gl_finish, graph_sets, median_time, row
 
 from viz3d.capture import capture, resnet50_shapes, synthetic_trace
 from viz3d.capture.trace import Trace
@@ -87,9 +87,9 @@ def classic_mosaic(trace: Trace) -> float:
 def bench_scene(name: str, trace: Trace, quick: bool, repeats: int) -> dict[str, float]:
     from OpenGL import GL
 
-    from viz3d.api import camera_for
-    from viz3d.render.offscreen import Framebuffer, offscreen_canvas
-    from viz3d.render.scene_renderer import SceneRenderer, activation_bytes
+    from viz3d.renderer.offscreen import Framebuffer, offscreen_canvas
+    from viz3d.renderer.scene_renderer import SceneRenderer, activation_bytes
+    from viz3d.scene.camera import camera_for
 
     print(f"\n{name}: {len(trace)} layers, {trace.map_count():,} maps, {trace.activation_count() / 1e6:.2f}M values")
     out: dict[str, float] = {}
@@ -100,6 +100,7 @@ def bench_scene(name: str, trace: Trace, quick: bool, repeats: int) -> dict[str,
     renderer = SceneRenderer(trace, layout)
     t0 = time.perf_counter()
     renderer.initialize()
+    renderer.set_connections(graph_sets(trace, layout))
     gl_finish()
     out["init_upload_s"] = time.perf_counter() - t0
 
@@ -124,7 +125,9 @@ def bench_scene(name: str, trace: Trace, quick: bool, repeats: int) -> dict[str,
     out["numpy_copy_ms"] = 1e3 * median_time(numpy_copy, repeats)
 
     def update() -> None:
+        # What an input switch costs: statistics, upload, ranges and the dataflow widths.
         renderer.update_activations(trace)
+        renderer.set_connections(graph_sets(trace, layout))
         gl_finish()
 
     out["update_ms"] = 1e3 * median_time(update, max(3, repeats // 2))
@@ -181,8 +184,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=15)
     args = parser.parse_args()
 
-    from viz3d.render.context import gl_info
-    from viz3d.render.offscreen import offscreen_canvas
+    from viz3d.renderer.context import gl_info
+    from viz3d.renderer.offscreen import offscreen_canvas
 
     offscreen_canvas()
     info = gl_info()

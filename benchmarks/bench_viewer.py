@@ -25,11 +25,12 @@ import torch
 from common import gl_finish, median_time, row
 
 from viz3d.app.window import ViewerWindow
-from viz3d.capture import capture, resnet50_shapes, synthetic_trace
+from viz3d.capture import resnet50_shapes, synthetic_trace
 from viz3d.models.default_net import default_model
 from viz3d.models.shapes import sample_image
-from viz3d.render.offscreen import Framebuffer
+from viz3d.renderer.offscreen import Framebuffer
 from viz3d.scene.flight import CameraFlight
+from viz3d.session import Session
 
 
 def rss_mb() -> float:
@@ -37,12 +38,12 @@ def rss_mb() -> float:
         return int(next(ln for ln in fh if ln.startswith("VmRSS")).split()[1]) / 1024
 
 
-def flight_frames(window: ViewerWindow, frames: int = 300, fps: float = 30.0) -> list:
+def flight_frames(session: Session, frames: int = 300, fps: float = 30.0) -> list:
     """Camera states of a tour: overview → six layers → overview, eased, sampled at ``fps``."""
-    slabs = window.layout.slabs
-    stops = [window.home_camera()]
-    stops += [window.focus_on_slab(slabs[i]) for i in np.linspace(0, len(slabs) - 1, 6).astype(int)]
-    stops.append(window.home_camera())
+    slabs = session.layout.slabs
+    stops = [session.home_camera()]
+    stops += [session.focus_on_slab(slabs[i]) for i in np.linspace(0, len(slabs) - 1, 6).astype(int)]
+    stops.append(session.home_camera())
     leg_seconds = frames / fps / (len(stops) - 1)
     legs = [CameraFlight(a, b, duration=leg_seconds) for a, b in itertools.pairwise(stops)]
     cams = []
@@ -55,18 +56,18 @@ def flight_frames(window: ViewerWindow, frames: int = 300, fps: float = 30.0) ->
 
 def bench_flight(size: tuple[int, int]) -> tuple[float, float]:
     trace = synthetic_trace(resnet50_shapes(), skip_every=3)
-    window = ViewerWindow(trace, size=size, backend="egl")
+    window = ViewerWindow(Session(trace, size=size), backend="egl")
     fbo = Framebuffer()
     times = []
     window.canvas.set_current()
     with fbo.bind_size(size):
-        for cam in flight_frames(window):
-            window.camera = cam
+        for cam in flight_frames(window.session):
+            window.session.camera = cam
             t0 = time.perf_counter()
             window.on_draw()
             gl_finish()
             times.append(time.perf_counter() - t0)
-    window.renderer.delete()
+    window.on_close()
     fbo.delete()
     ms = np.array(times[5:]) * 1e3
     return float(np.median(ms)), float(np.percentile(ms, 95))
@@ -74,7 +75,7 @@ def bench_flight(size: tuple[int, int]) -> tuple[float, float]:
 
 def bench_picking() -> float:
     trace = synthetic_trace(resnet50_shapes(), skip_every=3)
-    window = ViewerWindow(trace, size=(1920, 1080), backend="egl")
+    window = ViewerWindow(Session(trace, size=(1920, 1080)), backend="egl")
     rng = np.random.default_rng(0)
     points = rng.uniform([0, 0], [1920, 1080], size=(200, 2))
     window.pick(points[0])  # warm-up: creates the id framebuffer
@@ -85,17 +86,17 @@ def bench_picking() -> float:
 def bench_memory() -> tuple[float, float, int, int]:
     model = default_model()
     inputs = [torch.from_numpy(sample_image(i))[None] for i in range(6)]
-    window = ViewerWindow(capture(model, inputs[0]), model=model, inputs=inputs, size=(1280, 720), backend="egl")
+    window = ViewerWindow(Session.from_model(model, inputs, size=(1280, 720)), backend="egl")
     fbo = Framebuffer()
     parser = window.canvas.context.shared.parser
     window.canvas.set_current()
     with fbo.bind_size((1280, 720)):
-        window.action_next_input()
+        window.session.next_input()
         window.on_draw()
         gl_finish()
         first_rss, first_objects = rss_mb(), len(parser._objects)
         for _ in range(199):
-            window.action_next_input()
+            window.session.next_input()
             window.on_draw()
         gl_finish()
     return first_rss, rss_mb(), first_objects, len(parser._objects)
@@ -122,8 +123,8 @@ def bench_demo_startup() -> str:
 
 
 def main() -> None:
-    from viz3d.render.context import gl_info
-    from viz3d.render.offscreen import offscreen_canvas
+    from viz3d.renderer.context import gl_info
+    from viz3d.renderer.offscreen import offscreen_canvas
 
     offscreen_canvas()
     info = gl_info()

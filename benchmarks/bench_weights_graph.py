@@ -20,17 +20,17 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import torch
-from common import gl_finish, median_time, row
+from common import gl_finish, graph_sets, median_time, row
 from resnet50 import resnet50
 
-from viz3d.api import camera_for
 from viz3d.capture import capture
 from viz3d.capture.stats import layer_statistics
 from viz3d.capture.weights import weights_trace
 from viz3d.graph import export_graph
 from viz3d.layout import layout_trace
-from viz3d.render.offscreen import Framebuffer, offscreen_canvas
-from viz3d.render.scene_renderer import SceneRenderer
+from viz3d.renderer.offscreen import Framebuffer, offscreen_canvas
+from viz3d.renderer.scene_renderer import SceneRenderer
+from viz3d.scene.camera import camera_for
 
 
 def main() -> None:
@@ -47,6 +47,7 @@ def main() -> None:
     t2 = time.perf_counter()
     renderer = SceneRenderer(wtrace, layout)
     renderer.initialize()
+    renderer.set_connections(graph_sets(wtrace, layout))
     gl_finish()
     t3 = time.perf_counter()
     vp = camera_for(layout, "overview", size).view_projection(size[0] / size[1])

@@ -6,7 +6,7 @@ import statistics
 import time
 from collections.abc import Callable
 
-from viz3d.render.context import set_egl_environment  # imports no GL
+from viz3d.renderer.context import set_egl_environment  # imports no GL
 
 set_egl_environment()  # before anything imports PyOpenGL
 
@@ -34,3 +34,11 @@ def gl_finish() -> None:
 
 def row(label: str, value: str) -> None:
     print(f"  {label:<58} {value}")
+
+
+def graph_sets(trace: object, layout: object) -> dict[str, list]:
+    """The dataflow connections a session draws by default (what the frame figures include)."""
+    from viz3d.capture.weights import mean_abs_activation
+    from viz3d.layout.connections import graph_connections
+
+    return {"graph": list(graph_connections(layout, mean_abs_activation(trace)))}  # type: ignore[arg-type]

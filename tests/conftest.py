@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from viz3d.render.context import set_egl_environment  # imports no GL
+from viz3d.renderer.context import set_egl_environment  # imports no GL
 
 # PyOpenGL binds its platform at import: set the environment before any test
 # imports it. (Mesa wants EGL_PLATFORM=surfaceless; NVIDIA's EGL, on a GPU
@@ -44,7 +44,7 @@ def gl() -> Iterator[Any]:
     """The shared offscreen EGL canvas, with the GL error flag checked around the test."""
     from OpenGL import GL
 
-    from viz3d.render.offscreen import offscreen_canvas
+    from viz3d.renderer.offscreen import offscreen_canvas
 
     canvas = offscreen_canvas()
     canvas.context.flush_commands()

@@ -11,7 +11,7 @@ def read_texture(texture: Any, canvas: Any) -> np.ndarray:
     """The float contents of a gloo Texture3D as (depth, height, width)."""
     from OpenGL import GL
 
-    from viz3d.gpu.upload import gl_object_handle
+    from viz3d.gpu.gl_objects import gl_object_handle
 
     handle = gl_object_handle(texture, canvas)
     d, h, w = (int(v) for v in texture.shape[:3])

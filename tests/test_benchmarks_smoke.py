@@ -38,12 +38,13 @@ def test_viewer_and_connection_benchmark_pieces_run(benches: Any, gl: Any) -> No
 
     from viz3d.app.window import ViewerWindow
     from viz3d.layout import layout_trace
+    from viz3d.session import Session
 
     trace = synthetic_trace([(4, 8, 8)] * 4)
-    window = ViewerWindow(trace, size=(160, 100), backend="egl")
-    frames = benches["bench_viewer"].flight_frames(window, frames=12)
+    window = ViewerWindow(Session(trace, size=(160, 100)), backend="egl")
+    frames = benches["bench_viewer"].flight_frames(window.session, frames=12)
     assert len(frames) == 12
-    window.renderer.delete()
+    window.on_close()
     links = benches["bench_connections"].random_links(layout_trace(trace), 50, np.random.default_rng(0))
     assert len(links) == 50
 

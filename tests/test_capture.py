@@ -10,8 +10,8 @@ from torch import nn
 
 import viz3d
 from tests.models import Broken, DataDependent, TinyDenseNet, TinyInception, TinyResNet, TinyViT, TupleOut
-from viz3d.capture import Viz3dWarning, capture
-from viz3d.errors import Viz3dError
+from viz3d.capture import capture
+from viz3d.errors import Viz3dError, Viz3dWarning
 from viz3d.models.default_net import default_model
 
 
@@ -204,8 +204,19 @@ def test_bad_arguments_are_clear_errors() -> None:
         capture(default_model(), torch.rand(1, 3, 64, 64), group_depth=0)
 
 
-def test_public_api_exports_capture() -> None:
-    trace = viz3d.capture(nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU()), torch.rand(1, 3, 16, 16))
+def test_no_public_name_shadows_a_subpackage() -> None:
+    import importlib
+    import pkgutil
+
+    for info in pkgutil.iter_modules(viz3d.__path__):
+        if info.name == "__main__":
+            continue
+        module = importlib.import_module(f"viz3d.{info.name}")
+        assert getattr(viz3d, info.name) is module, f"viz3d.{info.name} is not the module"
+
+
+def test_public_api_exports_trace() -> None:
+    trace = viz3d.trace(nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU()), torch.rand(1, 3, 16, 16))
     assert [n.name for n in trace] == ["input", "0", "1"]
     assert trace.activation_count() == 3 * 16 * 16 + 2 * 8 * 14 * 14
 

@@ -16,10 +16,10 @@ from viz3d.capture import capture
 from viz3d.capture.weights import top_weight_links
 from viz3d.layout import layout_trace
 from viz3d.layout.connections import ConnectionSet, apply_budget, graph_connections
-from viz3d.render.offscreen import render_frame
-from viz3d.render.scene_renderer import SceneRenderer
+from viz3d.renderer.offscreen import render_frame
+from viz3d.renderer.scene_renderer import SceneRenderer
 from viz3d.scene.labels import project
-from viz3d.unit_links import parse_unit, unit_connections
+from viz3d.session.unit_links import parse_unit, unit_connections
 
 
 @pytest.mark.parametrize("model", [TinyResNet(), TinyInception()])
@@ -116,7 +116,7 @@ def test_line_and_arc_pixels_where_the_geometry_says(gl: Any) -> None:
     cam = front_camera(slab)
     cam.ortho_height = 30.0
     vp = cam.view_projection(SIZE[0] / SIZE[1])
-    renderer = SceneRenderer(trace, layout, labels=False, edges=False)
+    renderer = SceneRenderer(trace, layout, labels=False)
     z = slab.front_z + 1.0
     left = np.array([slab.lo[0] - 2.0, slab.hi[1] + 3.0, z])
     right = np.array([slab.hi[0] + 2.0, slab.hi[1] + 3.0, z])
@@ -125,12 +125,11 @@ def test_line_and_arc_pixels_where_the_geometry_says(gl: Any) -> None:
                          np.array([5.0]), np.ones(1))  # fmt: skip
     arc = ConnectionSet(left[None], right[None], below[None], np.array([[0.0, 1.0, 0.0, 1.0]]), np.array([3.0]),
                         np.ones(1), segments=24)  # fmt: skip
-    from viz3d.render.offscreen import offscreen_canvas
+    from viz3d.renderer.offscreen import offscreen_canvas
 
     offscreen_canvas()
     renderer.initialize()
-    renderer.set_connections("weights", [line, arc])
-    renderer.set_kind_visible("weights", True)
+    renderer.set_connections({"weights": [line, arc]})
     image = render_frame(renderer, vp, SIZE)
     (mx, my), _ = project(((left + right) / 2)[None], vp, SIZE)[0][0], None
     column = image[:, int(mx), :3].astype(int)

@@ -46,7 +46,7 @@ def both_paths(data: torch.Tensor, fmt: str, canvas: Any) -> tuple[np.ndarray, n
 
 
 def test_the_gl_context_is_nvidia_and_interop_is_selected(gl: Any) -> None:
-    from viz3d.render.context import gl_info
+    from viz3d.renderer.context import gl_info
 
     assert "nvidia" in gl_info()["vendor"].lower()
     uploader, why = select_uploader(None, torch.device("cuda", 0), gl_info()["vendor"])

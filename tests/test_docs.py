@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import doctest
 import re
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -12,15 +11,13 @@ import pytest
 
 import viz3d
 import viz3d.api
-
-# viz3d.capture is the function (the public API); the subpackage lives in sys.modules.
-CAPTURE_PACKAGE = sys.modules["viz3d.capture"]
+import viz3d.capture
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 
 @pytest.mark.gl
-@pytest.mark.parametrize("module", [viz3d, viz3d.api, CAPTURE_PACKAGE])
+@pytest.mark.parametrize("module", [viz3d, viz3d.api, viz3d.capture])
 def test_docstring_examples(module: Any, gl: Any) -> None:
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0

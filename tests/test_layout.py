@@ -9,8 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from viz3d.capture import synthetic_trace
+from viz3d.dag import ranks_of
 from viz3d.layout import GENERIC, SlabShape, compute_layout, layout_trace, tile_extent, tile_grid
-from viz3d.layout.slabs import TILE_GAP_FRACTION, ranks_of
+from viz3d.layout.slabs import TILE_GAP_FRACTION
 
 
 def test_tile_grid_is_near_square_and_holds_every_channel() -> None:

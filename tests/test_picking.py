@@ -11,9 +11,9 @@ import torch
 from tests.test_render_pixels import SIZE, front_camera, one_layer, texel_center
 from viz3d.capture import synthetic_trace
 from viz3d.layout import layout_trace
-from viz3d.render.offscreen import offscreen_canvas
-from viz3d.render.picking import PickBuffer
-from viz3d.render.scene_renderer import SceneRenderer
+from viz3d.renderer.offscreen import offscreen_canvas
+from viz3d.renderer.picking import PickBuffer
+from viz3d.renderer.scene_renderer import SceneRenderer
 from viz3d.scene.labels import project
 from viz3d.scene.picking import PickHit, decode_pick
 
@@ -50,7 +50,7 @@ def test_pick_returns_channel_y_x_of_known_pixels(gl: Any) -> None:
 def test_pick_finds_the_nearest_layer_of_several(gl: Any) -> None:
     trace = synthetic_trace([(4, 8, 8), (4, 8, 8), (4, 8, 8)])
     layout = layout_trace(trace)
-    from viz3d.api import camera_for
+    from viz3d.scene.camera import camera_for
 
     cam = camera_for(layout, "overview", SIZE)
     vp = cam.view_projection(SIZE[0] / SIZE[1])

@@ -11,11 +11,13 @@ import torch
 import viz3d
 from viz3d.capture import synthetic_trace
 from viz3d.capture.trace import Node, Trace
+from viz3d.capture.weights import mean_abs_activation
 from viz3d.layout import SlabLayout, layout_trace
+from viz3d.layout.connections import graph_connections
 from viz3d.models.default_net import default_model
 from viz3d.models.shapes import sample_image
-from viz3d.render.offscreen import render_frame
-from viz3d.render.scene_renderer import SceneRenderer
+from viz3d.renderer.offscreen import render_frame
+from viz3d.renderer.scene_renderer import SceneRenderer
 from viz3d.scene.camera import OrbitCamera
 from viz3d.scene.colormaps import NAN_COLOR, apply_colormap
 from viz3d.scene.labels import project
@@ -40,7 +42,7 @@ def draw(trace: Trace, **kwargs: Any) -> tuple[np.ndarray, SlabLayout, np.ndarra
     layout = layout_trace(trace)
     slab = layout.slabs[0]
     vp = front_camera(slab).view_projection(SIZE[0] / SIZE[1])
-    renderer = SceneRenderer(trace, layout, labels=False, edges=False, **kwargs)
+    renderer = SceneRenderer(trace, layout, labels=False, **kwargs)
     return render_frame(renderer, vp, SIZE, ssaa=1), slab, vp
 
 
@@ -142,10 +144,13 @@ def test_skip_edge_arc_is_drawn_where_the_route_says(gl: Any) -> None:
     layout = layout_trace(trace)
     arc = next(r for r in layout.routes if r.kind == "skip")
     size = (480, 270)
-    cam = viz3d.api.camera_for(layout, "side", size)
+    cam = viz3d.scene.camera.camera_for(layout, "side", size)
     vp = cam.view_projection(size[0] / size[1])
-    with_edges = render_frame(SceneRenderer(trace, layout, labels=False), vp, size)
-    without = render_frame(SceneRenderer(trace, layout, labels=False, edges=False), vp, size)
+    with_renderer = SceneRenderer(trace, layout, labels=False)
+    with_renderer.initialize()
+    with_renderer.set_connections({"graph": list(graph_connections(layout, mean_abs_activation(trace)))})
+    with_edges = render_frame(with_renderer, vp, size)
+    without = render_frame(SceneRenderer(trace, layout, labels=False), vp, size)
     apex = arc.points[len(arc.points) // 2]
     (px, py), _ = project(apex[None], vp, size)[0][0], None
     window = with_edges[int(py) - 2 : int(py) + 3, int(px) - 2 : int(px) + 3, :3].astype(int)
@@ -161,8 +166,8 @@ def test_labels_are_drawn_above_slabs(gl: Any) -> None:
     cam = front_camera(slab)
     cam.ortho_height *= 1.6
     vp = cam.view_projection(SIZE[0] / SIZE[1])
-    on = render_frame(SceneRenderer(trace, layout, edges=False), vp, SIZE)
-    off = render_frame(SceneRenderer(trace, layout, edges=False, labels=False), vp, SIZE)
+    on = render_frame(SceneRenderer(trace, layout), vp, SIZE)
+    off = render_frame(SceneRenderer(trace, layout, labels=False), vp, SIZE)
     (ax, ay), _ = project(np.array([[slab.center[0], slab.hi[1], slab.front_z]]), vp, SIZE)[0][0], None
     region = (slice(int(ay) - 30, int(ay) - 2), slice(int(ax) - 60, int(ax) + 60))
     assert (on[region][..., :3].astype(int).sum(-1) > 500).sum() > 20  # light text pixels
@@ -201,11 +206,11 @@ def test_volume_mode_shows_strong_channels_and_hides_zeros(gl: Any) -> None:
     cam = OrbitCamera(target=slab.center.copy(), distance=3 * float(max(slab.size)), azimuth=-20, elevation=15)
     cam.scene_center, cam.scene_radius = slab.center.copy(), float(np.linalg.norm(slab.size))
     vp = cam.view_projection(SIZE[0] / SIZE[1])
-    image = render_frame(SceneRenderer(trace, layout, labels=False, edges=False), vp, SIZE)
+    image = render_frame(SceneRenderer(trace, layout, labels=False), vp, SIZE)
     (cx, cy), _ = project(slab.center[None], vp, SIZE)[0][0], None
     centre = image[int(cy), int(cx), :3].astype(int)
     top = apply_colormap(np.array([5.0]), 0.0, 5.0)[0].astype(int)  # viridis yellow
     assert centre[1] > 120 and np.abs(centre - top).sum() < np.abs(centre - np.array([19, 20, 24])).sum()
     empty = one_layer(torch.zeros(8, 6, 6))
-    blank = render_frame(SceneRenderer(empty, layout_trace(empty, "volume"), labels=False, edges=False), vp, SIZE)
+    blank = render_frame(SceneRenderer(empty, layout_trace(empty, "volume"), labels=False), vp, SIZE)
     np.testing.assert_array_equal(blank[int(cy), int(cx), :3], [19, 20, 24])

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from viz3d.errors import Viz3dError
-from viz3d.render import shaders
+from viz3d.renderer import shaders
 
 
 def test_includes_are_expanded() -> None:

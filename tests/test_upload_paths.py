@@ -12,8 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from viz3d.capture import Viz3dWarning
-from viz3d.errors import Viz3dError
+from viz3d.errors import Viz3dError, Viz3dWarning
 from viz3d.gpu.cuda_upload import (
     GL_FLOAT,
     GL_HALF_FLOAT,
@@ -184,7 +183,7 @@ def test_host_path_texture_reads_back_exactly(gl: Any) -> None:
 def test_egl_device_selection_leaves_mesa_alone() -> None:
     code = (
         "import os; os.environ['PYOPENGL_PLATFORM']='egl'; os.environ.setdefault('EGL_PLATFORM','surfaceless');"
-        "from viz3d.render.egl_device import prefer_cuda_device; print(prefer_cuda_device(0))"
+        "from viz3d.renderer.egl_device import prefer_cuda_device; print(prefer_cuda_device(0))"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=Path(__file__).parents[1]
@@ -237,8 +236,8 @@ def test_pixel_buffer_uploads_into_textures_from_their_offsets(gl: Any, fmt: str
     from vispy import gloo
 
     from tests.gl_helpers import read_texture
+    from viz3d.gpu.gl_objects import gl_object_handle
     from viz3d.gpu.pixel_buffer import PixelBuffer, arena_offsets
-    from viz3d.gpu.upload import gl_object_handle
 
     shapes = [(6, 5, 7), (1, 3, 3), (4, 9, 2)]
     data = [torch.randn(*shape).to(staging_dtype(fmt)) for shape in shapes]

@@ -13,8 +13,8 @@ from tests.test_render_pixels import SIZE, front_camera, texel_center
 from viz3d.capture import capture
 from viz3d.capture.weights import weights_trace
 from viz3d.layout import layout_trace
-from viz3d.render.offscreen import render_frame
-from viz3d.render.scene_renderer import SceneRenderer
+from viz3d.renderer.offscreen import render_frame
+from viz3d.renderer.scene_renderer import SceneRenderer
 from viz3d.scene.colormaps import apply_colormap
 from viz3d.scene.labels import project
 
@@ -25,7 +25,7 @@ def draw_node(trace: Any, name: str) -> tuple[np.ndarray, Any, np.ndarray]:
     layout = layout_trace(trace)
     slab = layout.slab(trace.node(name).id)
     vp = front_camera(slab).view_projection(SIZE[0] / SIZE[1])
-    renderer = SceneRenderer(trace, layout, labels=False, edges=False)
+    renderer = SceneRenderer(trace, layout, labels=False)
     renderer.cut_z = slab.front_z + 0.5  # hide the boxes in front of this slab
     image = render_frame(renderer, vp, SIZE)
     return image, slab, vp

@@ -1,8 +1,12 @@
-"""The one-line public API: capture, render and show a network."""
+"""The one-line public API: trace, render and show a network.
+
+``render`` and ``show`` open a :class:`~viz3d.session.Session` and hand it to
+a front end (one offscreen frame, or a window). View settings are the fields
+of :class:`~viz3d.session.ViewOptions`, passed as ``options=`` or as keywords.
+"""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -13,41 +17,39 @@ from torch import nn
 from viz3d.capture import capture
 from viz3d.capture.trace import Trace
 from viz3d.errors import Viz3dError
-from viz3d.layout import Layout, layout_trace
-from viz3d.scene.camera import PRESETS, OrbitCamera, frame_points
-from viz3d.unit_links import CONNECTION_KINDS, parse_unit, unit_connections, unit_outline
+from viz3d.scene.camera import OrbitCamera
+from viz3d.session import Session, ViewOptions
+from viz3d.session.connection_kinds import CONNECTION_KINDS, Unit
+
+trace = capture  # viz3d.trace(model, x): run the model once, record its graph and activations
 
 
-def _trace_of(model: nn.Module | Trace, x: Any, group_depth: int | None, batch_index: int) -> Trace:
+def view_options(options: ViewOptions | None = None, **settings: Any) -> ViewOptions:
+    """``options`` (or the defaults) with keyword ``settings`` applied; unknown names are one-line errors.
+
+    ``connections`` may be any iterable of kind names.
+    """
+    base = options or ViewOptions()
+    if "connections" in settings:
+        settings["connections"] = frozenset(settings["connections"] or ())
+    return base.with_(**settings) if settings else base
+
+
+def open_session(
+    model: nn.Module | Trace,
+    x: torch.Tensor | list[torch.Tensor] | None,
+    options: ViewOptions,
+    batch_index: int = 0,
+    **kwargs: Any,
+) -> Session:
+    """A session on a trace, or on a model captured on ``x`` (a tensor or a list of inputs to cycle)."""
     if isinstance(model, Trace):
-        return model
+        return Session(model, options=options, **kwargs)
+    if not isinstance(model, nn.Module):
+        raise Viz3dError(f"expected a torch.nn.Module or a viz3d Trace, got {type(model).__name__}")
     if x is None:
         raise Viz3dError("an input tensor is needed to capture activations: pass x")
-    return capture(model, x, group_depth=group_depth, batch_index=batch_index)
-
-
-def camera_for(layout: Layout, camera: str | OrbitCamera, size: tuple[int, int]) -> OrbitCamera:
-    """The camera to use: a copy of the given one, or a named preset framing the whole layout."""
-    if isinstance(camera, OrbitCamera):
-        return camera.copy()
-    if str(camera).endswith(".json"):
-        cam = frame_points(layout.corner_points(), "overview", aspect=size[0] / size[1])
-        load_camera_file(cam, camera)
-        return cam
-    if camera not in PRESETS:
-        raise Viz3dError(f"unknown camera {camera!r}; choose one of {', '.join(PRESETS)} or a saved view.json")
-    return frame_points(layout.corner_points(), camera, aspect=size[0] / size[1])
-
-
-def load_camera_file(camera: OrbitCamera, path: str | Path) -> None:
-    """Apply a camera state saved as JSON (K in the viewer) to ``camera``."""
-    p = Path(path)
-    try:
-        camera.apply_dict(json.loads(p.read_text()))
-    except FileNotFoundError:
-        raise Viz3dError(f"camera file not found: {p}") from None
-    except (json.JSONDecodeError, ValueError, AttributeError, UnicodeDecodeError) as exc:
-        raise Viz3dError(f"cannot read camera file {p}: {exc} (save one with K in the viewer)") from exc
+    return Session.from_model(model, x, options=options, batch_index=batch_index, **kwargs)
 
 
 def render(
@@ -55,22 +57,14 @@ def render(
     x: torch.Tensor | None = None,
     *,
     size: tuple[int, int] = (1280, 720),
-    camera: str | OrbitCamera = "overview",
-    colormap: str = "viridis",
-    normalization: str = "layer",
-    group_depth: int | None = None,
-    batch_index: int = 0,
+    camera: str | Path | OrbitCamera = "overview",
+    select: str | Unit | None = None,
     ssaa: int = 2,
-    labels: bool = True,
-    edges: bool = True,
-    texture_format: str = "r32f",
-    connections: tuple[str, ...] | None = None,
-    select: str | tuple[int, int, int, int] | None = None,
-    connection_budget: int | None = None,
-    show: str = "activations",
-    shared_filter_range: bool = False,
+    batch_index: int = 0,
+    options: ViewOptions | None = None,
+    **settings: Any,
 ) -> np.ndarray:
-    """Render a network's activations offscreen.
+    """Render a network offscreen.
 
     Parameters
     ----------
@@ -81,22 +75,17 @@ def render(
     size
         (width, height) in pixels.
     camera
-        ``"overview"``, ``"front"``, ``"side"`` or an :class:`OrbitCamera`.
+        ``"overview"``, ``"front"``, ``"side"``, a saved view.json or an :class:`OrbitCamera`.
+    select
+        A unit to outline and to draw ``rf``/``weights`` connections from:
+        ``"LAYER:CHANNEL[:Y:X]"`` or a (node id, channel, y, x) tuple.
     ssaa
         Supersampling factor for anti-aliasing (1 = off).
-    connections
-        Kinds drawn, any of ``"graph"``, ``"rf"`` (the selected unit's
-        receptive field) and ``"weights"`` (its strongest weights); default
-        ``("graph",)`` (none with ``edges=False``).
-    select
-        The unit for ``rf``/``weights``: ``"LAYER:CHANNEL[:Y:X]"`` or a
-        (node id, channel, y, x) tuple; it is also outlined.
-    connection_budget
-        Most curve segments drawn (strongest first); None for the default.
-    show
-        ``"activations"`` or ``"weights"`` (conv filters and weight matrices).
-    shared_filter_range
-        Weights view: one range for all colour filters of a layer instead of one per filter.
+    batch_index
+        Which sample of the batch is shown.
+    options, **settings
+        View settings: a :class:`ViewOptions`, and/or its fields as keywords
+        (``show="weights"``, ``colormap="magma"``, ``connections=("graph", "rf")``...).
 
     Returns
     -------
@@ -111,75 +100,42 @@ def render(
     >>> img.shape
     (200, 320, 4)
     """
-    from viz3d.render.offscreen import offscreen_canvas, render_frame
-    from viz3d.render.scene_renderer import SceneRenderer
+    from viz3d.export.offscreen import OffscreenView
 
-    trace = _trace_of(model, x, group_depth, batch_index)
-    if show == "weights":
-        from viz3d.capture.weights import weights_trace
-
-        trace = weights_trace(trace, shared_normalization=shared_filter_range)
-    elif show != "activations":
-        raise Viz3dError(f"unknown view {show!r}: use 'activations' or 'weights'")
-    kinds = set(connections if connections is not None else (("graph",) if edges else ()))
-    unknown = kinds - set(CONNECTION_KINDS)
-    if unknown:
-        raise Viz3dError(f"unknown connection kinds {sorted(unknown)}; use {', '.join(CONNECTION_KINDS)}")
+    if not (isinstance(size, tuple | list) and len(size) == 2 and all(isinstance(v, int) and v > 0 for v in size)):
+        raise Viz3dError(f"size must be two positive whole numbers (width, height), got {size!r}")
+    opts = view_options(options, **settings)
     # Every argument is checked before any GL work starts.
-    unit = parse_unit(trace, select) if isinstance(select, str) else select
-    if unit is None and kinds & {"rf", "weights"}:
-        raise Viz3dError("connections 'rf' and 'weights' need a selected unit: pass select='LAYER:CHANNEL[:Y:X]'")
-    layout = layout_trace(trace)
-    cam = camera_for(layout, camera, size)
-    links = unit_connections(trace, layout, *unit, kinds=kinds) if unit is not None else {}
-    renderer = SceneRenderer(
-        trace,
-        layout,
-        colormap=colormap,
-        normalization=normalization,
-        labels=labels,
-        edges="graph" in kinds,
-        texture_format=texture_format,
-    )
-    if connection_budget is not None:
-        renderer.connection_budget = connection_budget
-    offscreen_canvas()
-    try:
-        renderer.initialize()
-        for kind, sets in links.items():
-            renderer.set_connections(kind, sets)
-            renderer.set_kind_visible(kind, True)
-        if unit is not None:
-            renderer.set_highlight(unit_outline(trace, layout, *unit))
-        return render_frame(renderer, cam.view_projection(size[0] / size[1]), size, ssaa=ssaa)
-    finally:
-        renderer.delete()  # a call leaves no GL objects behind, even when it fails
+    session = open_session(model, x, opts, batch_index, size=tuple(size), camera=camera)
+    if select is not None:
+        session.select(select)
+    needs = sorted(k for k in opts.connections if CONNECTION_KINDS[k].needs_selection)
+    if needs and session.selection is None:
+        raise Viz3dError(f"connections {needs} need a selected unit: pass select='LAYER:CHANNEL[:Y:X]'")
+    with OffscreenView(session, tuple(size), ssaa) as view:  # a call leaves no GL objects behind
+        return view.frame()
 
 
 def show(
     model: nn.Module | Trace,
-    x: torch.Tensor | None = None,
+    x: torch.Tensor | list[torch.Tensor] | None = None,
     *,
     size: tuple[int, int] = (1440, 900),
-    colormap: str = "viridis",
-    normalization: str = "layer",
-    group_depth: int | None = None,
+    camera: str | Path | OrbitCamera = "overview",
     title: str = "viz3d",
     run: bool = True,
+    options: ViewOptions | None = None,
+    **settings: Any,
 ) -> Any:
-    """Open a window showing the network (orbit: drag, scroll, right-drag).
+    """Open a window showing the network (orbit: drag, scroll, right-drag; H lists every key).
 
-    Returns the window object; with ``run=True`` (default) this blocks until
-    the window is closed.
+    ``x`` may be a list of inputs (I cycles through them). Returns the window;
+    with ``run=True`` (default) this blocks until it is closed.
     """
     from viz3d.app.window import ViewerWindow
 
-    trace = _trace_of(model, x, group_depth, 0)
-    source = None if isinstance(model, Trace) else model
-    inputs = [x] if (source is not None and x is not None) else []
-    window = ViewerWindow(
-        trace, model=source, inputs=inputs, size=size, colormap=colormap, normalization=normalization, title=title
-    )
+    session = open_session(model, x, view_options(options, **settings), size=size, camera=camera)
+    window = ViewerWindow(session, title=title)
     if run:
         window.run()
     return window

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from viz3d.errors import Viz3dError
-from viz3d.unit_links import CONNECTION_KINDS
 
 DEFAULT_DEMO_OUT = "viz3d-demo.png"
 
@@ -139,30 +138,36 @@ def _load(model_spec: str, weights: str | None, input_spec: str, device: str = "
     return model.to(where), x.to(where)
 
 
+def view_options_from_args(args: argparse.Namespace) -> Any:
+    """The :class:`~viz3d.session.ViewOptions` a command's flags ask for (one place for every command)."""
+    from viz3d.session import ViewOptions
+
+    return ViewOptions(
+        show=args.show,
+        colormap=args.colormap,
+        normalization=args.normalization,
+        connections=frozenset(_kinds(args.connections)),
+        group_depth=args.group_depth,
+        shared_filter_range=args.shared_filter_range,
+        texture_format=getattr(args, "texture_format", "r32f"),
+    )
+
+
 def _render_to_png(args: argparse.Namespace, model_spec: str, weights: str | None) -> Path:
     from rich.console import Console
 
     from viz3d.api import render
-    from viz3d.export.png import save_png
+    from viz3d.files import save_png
 
     console = Console(stderr=True)
     t0 = time.perf_counter()
+    options = view_options_from_args(args)  # bad flags fail before the model is loaded
     with console.status("loading the model...", spinner="dots"):
         model, x = _load(model_spec, weights, args.input, args.device)
     trace = capture_with_progress(model, x, args.group_depth, console, getattr(args, "batch_index", 0))
     with console.status(f"rendering {args.size[0]}x{args.size[1]}...", spinner="dots"):
         image = render(
-            trace,
-            size=args.size,
-            camera=args.camera,
-            colormap=args.colormap,
-            normalization=args.normalization,
-            ssaa=getattr(args, "ssaa", 2),
-            connections=_kinds(args.connections),
-            select=args.select,
-            show=args.show,
-            shared_filter_range=args.shared_filter_range,
-            texture_format=getattr(args, "texture_format", "r32f"),
+            trace, size=args.size, camera=args.camera, ssaa=getattr(args, "ssaa", 2), select=args.select, options=options
         )
         out = save_png(image, args.out)
     _say(
@@ -193,7 +198,7 @@ def capture_with_progress(model: Any, x: Any, group_depth: int | None, console: 
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from viz3d.render.context import has_display
+    from viz3d.renderer.context import has_display
 
     if args.offscreen or not has_display():
         if not args.offscreen:
@@ -204,33 +209,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     from viz3d.app.window import ViewerWindow
     from viz3d.loading import load_input
+    from viz3d.session import Session
 
+    options = view_options_from_args(args)
     model, x = _load("default", None, args.input, args.device)
     # The I key cycles through these: the chosen input first, then one sample of each class.
     inputs = [x] + [load_input(f"sample:{k}", model).to(x.device) for k in range(1, 6)]
     trace = capture_with_progress(model, x, args.group_depth, Console(stderr=True))
-    window = ViewerWindow(
-        trace,
-        model=model,
-        inputs=inputs,
-        size=args.size,
-        colormap=args.colormap,
-        normalization=args.normalization,
-        title="viz3d demo",
-        camera=args.camera,
-    )
-    window.shared_filter_range = args.shared_filter_range
-    if args.show == "weights":
-        window.action_toggle_weights_view()
-    kinds = set(_kinds(args.connections))
-    for kind in CONNECTION_KINDS:
-        window.renderer.set_kind_visible(kind, kind in kinds)
+    session = Session(trace, model=model, inputs=inputs, options=options, size=args.size, camera=args.camera)
     if args.select:
-        from viz3d.scene.picking import PickHit
-        from viz3d.unit_links import parse_unit
-
-        window.canvas.set_current()
-        window.select(PickHit(*parse_unit(window.trace, args.select)))
+        session.select(args.select)
+    window = ViewerWindow(session, title="viz3d demo")
     if args.exit_after_first_frame:
         _exit_after_first_frame(window)
     _say("drag: rotate, scroll: zoom, Tab: fly mode, PageDown: next layer, H: all keys")

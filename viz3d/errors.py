@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 
 class Viz3dError(Exception):
     """A problem with the user's input or environment, explained in one line.
@@ -17,3 +19,12 @@ def describe(exc: BaseException, limit: int = 200) -> str:
     if len(text) > limit:
         text = text[: limit - 3] + "..."
     return f"{type(exc).__name__}: {text}"
+
+
+class Viz3dWarning(UserWarning):
+    """Something viz3d worked around (fallback, bad values); shown once."""
+
+
+def warn_once(message: str) -> None:
+    """Emit a Viz3dWarning (Python shows each distinct message once)."""
+    warnings.warn(message, Viz3dWarning, stacklevel=3)

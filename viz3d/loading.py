@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from viz3d.capture.common import expected_input_shape
 from viz3d.errors import Viz3dError
 
 
@@ -136,27 +137,6 @@ def _import_target(where: str, spec: str) -> Any:
         return importlib.import_module(where)
     except ImportError as exc:
         raise Viz3dError(f"bad model spec {spec!r}: cannot import module {where!r} ({exc})") from exc
-
-
-def expected_input_shape(model: nn.Module) -> tuple[int | str, ...] | None:
-    """Best guess of the input shape ``model`` wants, for error messages.
-
-    Uses a declared ``input_shape`` attribute, else the first conv or linear
-    layer's input channel count.
-    """
-    declared = getattr(model, "input_shape", None)
-    if declared is not None:
-        return tuple(declared)
-    for module in model.modules():
-        if isinstance(module, nn.Conv2d):
-            return ("N", module.in_channels, "H", "W")
-        if isinstance(module, nn.Conv1d):
-            return ("N", module.in_channels, "L")
-        if isinstance(module, nn.Conv3d):
-            return ("N", module.in_channels, "D", "H", "W")
-        if isinstance(module, nn.Linear):
-            return ("N", module.in_features)
-    return None
 
 
 def load_input(spec: str, model: nn.Module, seed: int = 0) -> torch.Tensor:

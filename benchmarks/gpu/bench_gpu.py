@@ -52,15 +52,15 @@ def main() -> None:
 
     from OpenGL import GL
 
-    from viz3d.api import camera_for
     from viz3d.capture import resnet50_shapes, synthetic_trace
     from viz3d.gpu import pack_for_texture
     from viz3d.gpu.cuda_upload import COPY_STRATEGIES, CudaUploader, interop_problem
     from viz3d.gpu.upload import HostUploader
     from viz3d.layout import layout_trace
-    from viz3d.render import context
-    from viz3d.render.offscreen import Framebuffer, offscreen_canvas
-    from viz3d.render.scene_renderer import SceneRenderer
+    from viz3d.renderer import context
+    from viz3d.renderer.offscreen import Framebuffer, offscreen_canvas
+    from viz3d.renderer.scene_renderer import SceneRenderer
+    from viz3d.scene.camera import camera_for
 
     canvas = offscreen_canvas()
     info = context.gl_info()

@@ -11,18 +11,16 @@ from torch import nn
 from viz3d.capture.common import (
     ProgressCallback,
     RawNode,
-    Viz3dWarning,
     classify_edges,
     make_node,
     signal_layouts,
-    warn_once,
 )
 from viz3d.capture.fx_capture import capture_fx
 from viz3d.capture.hook_capture import capture_hooks
 from viz3d.capture.trace import CaptureMethod, Edge, Node, Trace
-from viz3d.errors import Viz3dError
+from viz3d.errors import Viz3dError, warn_once
 
-__all__ = ["Edge", "Node", "Trace", "Viz3dWarning", "capture"]
+__all__ = ["Edge", "Node", "Trace", "capture"]
 
 
 def capture(
@@ -63,7 +61,7 @@ def capture(
     --------
     >>> import torch, viz3d
     >>> net = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.ReLU())
-    >>> trace = viz3d.capture(net, torch.rand(1, 3, 16, 16))
+    >>> trace = viz3d.trace(net, torch.rand(1, 3, 16, 16))
     >>> [n.name for n in trace]
     ['input', '0', '1']
     """

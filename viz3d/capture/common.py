@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import operator
-import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -17,10 +16,6 @@ from viz3d.capture.trace import Edge, EdgeKind, Node
 from viz3d.errors import Viz3dError
 
 ProgressCallback = Callable[[int, int], None]
-
-
-class Viz3dWarning(UserWarning):
-    """Something viz3d worked around (fallback, bad values); shown once."""
 
 
 _KIND_BY_MODULE: tuple[tuple[tuple[type[nn.Module], ...], str], ...] = (
@@ -251,10 +246,29 @@ def shape_matches(actual: tuple[int, ...], expected: tuple[int | str, ...]) -> b
     return all(isinstance(e, str) or e == a for a, e in zip(actual, expected, strict=True))
 
 
+def expected_input_shape(model: nn.Module) -> tuple[int | str, ...] | None:
+    """Best guess of the input shape ``model`` wants, for error messages.
+
+    Uses a declared ``input_shape`` attribute, else the first conv or linear
+    layer's input channel count.
+    """
+    declared = getattr(model, "input_shape", None)
+    if declared is not None:
+        return tuple(declared)
+    for module in model.modules():
+        if isinstance(module, nn.Conv2d):
+            return ("N", module.in_channels, "H", "W")
+        if isinstance(module, nn.Conv1d):
+            return ("N", module.in_channels, "L")
+        if isinstance(module, nn.Conv3d):
+            return ("N", module.in_channels, "D", "H", "W")
+        if isinstance(module, nn.Linear):
+            return ("N", module.in_features)
+    return None
+
+
 def forward_error(layer: str, op: str, exc: BaseException, model: nn.Module, x: Any) -> Viz3dError:
     """The one-line error for a model that raised in forward."""
-    from viz3d.loading import expected_input_shape
-
     first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
     msg = f"the model failed in layer '{layer}' ({op}): {type(exc).__name__}: {first}"
     expected = expected_input_shape(model)
@@ -262,8 +276,3 @@ def forward_error(layer: str, op: str, exc: BaseException, model: nn.Module, x: 
         shown = "(" + ", ".join(str(e) for e in expected) + ")"
         msg += f"; the input has shape {tuple(x.shape)} but the model expects {shown}"
     return Viz3dError(msg)
-
-
-def warn_once(message: str) -> None:
-    """Emit a Viz3dWarning (Python shows each distinct message once)."""
-    warnings.warn(message, Viz3dWarning, stacklevel=3)

@@ -45,7 +45,8 @@ class Node:
     # How to show ``display`` when it is not an ordinary activation (weights mode):
     display_rgb: bool = False  # consecutive channel triples are one colour tile
     display_colormap: str | None = None  # overrides the view's colormap
-    display_norm: str | None = None  # "layer", "channel" or "symmetric" (centred on zero)
+    display_norm: str | None = None  # "layer" or "channel": overrides the view's normalization
+    display_centred: bool = False  # ranges symmetric around zero (signed weights)
     grid_cols: int | None = None  # tiles per row (an out x in grid of kernels)
 
     @property

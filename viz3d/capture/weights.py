@@ -99,7 +99,8 @@ def weights_trace(trace: Trace, shared_normalization: bool = False) -> Trace:
                     display=data.reshape(o * i, kh, kw),
                     grid_cols=i,
                     display_colormap="gray",
-                    display_norm="symmetric",
+                    display_norm="layer",
+                    display_centred=True,
                     display_note=f"{o}x{i} kernels {kh}x{kw}",
                 )
         elif isinstance(node.module, nn.Linear) and isinstance(w, torch.Tensor):
@@ -107,7 +108,8 @@ def weights_trace(trace: Trace, shared_normalization: bool = False) -> Trace:
                 node,
                 display=w.detach().float()[None],
                 display_colormap="coolwarm",
-                display_norm="symmetric",
+                display_norm="layer",
+                display_centred=True,
                 display_note=f"weight matrix {w.shape[0]}x{w.shape[1]}",
             )
         nodes.append(new)

@@ -253,7 +253,7 @@ class CudaUploader:
         import cupy as cp
         from cuda.bindings import runtime as cudart
 
-        from viz3d.gpu.upload import gl_object_handles
+        from viz3d.gpu.gl_objects import gl_object_handles
 
         if not items:
             return

@@ -17,6 +17,7 @@ import torch
 
 from viz3d.errors import Viz3dError
 from viz3d.gpu.cuda_upload import CudaUploader, InteropEnvironment, InteropUnavailable, interop_problem
+from viz3d.gpu.gl_objects import gl_object_handle
 from viz3d.gpu.stats import channel_stats
 from viz3d.scene.normalization import ChannelStats
 
@@ -46,25 +47,6 @@ class ActivationUploader(Protocol):
     def release(self) -> None:
         """Free what the path holds besides the textures (call before deleting them)."""
         ...
-
-
-def gl_object_handle(obj: Any, canvas: Any) -> int:
-    """The GL name of a gloo object (texture, buffer, program), creating it now if gloo has only queued it.
-
-    gloo queues commands per object until the object is tied to a context;
-    tie it to ``canvas`` (whose context must be current) and run the queue so
-    raw GL calls can follow.
-    """
-    return gl_object_handles([obj], canvas)[0]
-
-
-def gl_object_handles(objs: Sequence[Any], canvas: Any) -> list[int]:
-    """:func:`gl_object_handle` for many objects, running gloo's queue once."""
-    for obj in objs:
-        canvas.context.glir.associate(obj.glir)
-    canvas.context.flush_commands()
-    parser = canvas.context.shared.parser
-    return [int(parser.get_object(obj.id).handle) for obj in objs]
 
 
 class HostUploader:
@@ -144,7 +126,7 @@ class GuardedCudaUploader:
         self.failure = f"the CUDA upload path failed ({what})"
         with contextlib.suppress(Exception):  # the failure may have left CUDA unusable
             self.cuda.release()
-        from viz3d.capture.common import warn_once
+        from viz3d.errors import warn_once
 
         warn_once(f"{self.failure}; uploading through host memory from now on")
 
@@ -199,7 +181,7 @@ def select_uploader(
             f"the CUDA upload path was asked for ({source}) but cannot work: {problem}; use 'auto' or 'host'"
         )
     if device is not None and device.type == "cuda":
-        from viz3d.capture.common import warn_once
+        from viz3d.errors import warn_once
 
         warn_once(f"CUDA activations are uploaded through host memory: {problem}")
     return HostUploader(), f"host path: {problem}"

@@ -15,7 +15,7 @@ FORMATS = ("svg", "png", "pdf")
 
 def export_graph(trace: Trace, path: str | Path, title: str = "", fold_repeats: bool = True) -> Graph:
     """Write the architecture diagram of ``trace`` to ``path`` (format from its suffix), atomically."""
-    from viz3d.export.png import atomic_write_bytes
+    from viz3d.files import atomic_write_bytes
 
     fmt = Path(path).suffix.lower().lstrip(".")
     if fmt not in FORMATS:

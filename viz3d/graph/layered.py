@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from viz3d.dag import ranks_of
 from viz3d.graph.model import Graph
 from viz3d.graph.style import legend_width
-from viz3d.layout.slabs import ranks_of
 
 NODE_H = 40.0
 RANK_GAP = 34.0

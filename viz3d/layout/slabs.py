@@ -20,6 +20,8 @@ from typing import Literal
 
 import numpy as np
 
+from viz3d.dag import ranks_of
+
 # Tunables, in world units unless noted.
 TILE_GAP_FRACTION = 0.08  # gap between tiles, as a fraction of the tile's short side
 MIN_TILE_EXTENT = 1.5  # smallest tile side, so 1×1 maps stay visible
@@ -195,18 +197,6 @@ def _slab_size(shape: SlabShape, mode: LayoutMode) -> tuple[float, float, float,
     height = rows * th + (rows + 1) * gap
     thickness = max(1.0, 0.04 * max(width, height))
     return width, height, thickness, rows, cols, tw, th, gap
-
-
-def ranks_of(n: int, edges: Sequence[tuple[int, int]]) -> list[int]:
-    """Longest-path depth of each node (nodes are in execution, i.e. topological, order)."""
-    rank = [0] * n
-    parents: dict[int, list[int]] = {}
-    for s, d in edges:
-        parents.setdefault(d, []).append(s)
-    for i in range(n):
-        ps = [p for p in parents.get(i, []) if p < i]
-        rank[i] = max((rank[p] + 1 for p in ps), default=0)
-    return rank
 
 
 def _assign_lanes(n: int, rank: list[int], edges: Sequence[tuple[int, int]]) -> list[int]:

@@ -72,9 +72,10 @@ def weights_path() -> Path:
 
 def default_model(pretrained: bool = True) -> ShapesNet:
     """The default network in eval mode, with the shipped trained weights."""
-    from viz3d.loading import load_state_dict
+    from safetensors.torch import load_file
 
     model = ShapesNet()
     if pretrained:
-        model.load_state_dict(load_state_dict(weights_path()))
+        # The shipped file is known good: read it directly (viz3d.loading checks users' files).
+        model.load_state_dict(load_file(str(weights_path())))
     return model.eval()

@@ -6,11 +6,15 @@ renderer transposes them when handing them to GLSL.
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from pathlib import Path
+from typing import Literal, Protocol
 
 import numpy as np
+
+from viz3d.errors import Viz3dError
 
 CameraPreset = Literal["overview", "front", "side"]
 CameraMode = Literal["orbit", "fly"]
@@ -266,3 +270,34 @@ def frame_bounds(
 ) -> OrbitCamera:
     """A camera of the named preset that shows the whole box ``lo``..``hi``."""
     return frame_points(box_corners(np.asarray(lo, float), np.asarray(hi, float)), preset, aspect, fov)
+
+
+class Framed(Protocol):
+    """Anything with corner points to frame (a Layout)."""
+
+    def corner_points(self) -> np.ndarray: ...
+
+
+def camera_for(scene: Framed, camera: str | Path | OrbitCamera, size: tuple[int, int]) -> OrbitCamera:
+    """The camera to start from: a copy of ``camera``, a named preset framing ``scene``, or a saved view.json."""
+    if isinstance(camera, OrbitCamera):
+        return camera.copy()
+    aspect = size[0] / size[1]
+    if str(camera).endswith(".json"):
+        cam = frame_points(scene.corner_points(), "overview", aspect=aspect)
+        load_camera_file(cam, camera)
+        return cam
+    if camera not in PRESETS:
+        raise Viz3dError(f"unknown camera {camera!r}; choose one of {', '.join(PRESETS)} or a saved view.json")
+    return frame_points(scene.corner_points(), str(camera), aspect=aspect)
+
+
+def load_camera_file(camera: OrbitCamera, path: str | Path) -> None:
+    """Apply a camera state saved as JSON (K in the viewer) to ``camera``."""
+    p = Path(path)
+    try:
+        camera.apply_dict(json.loads(p.read_text()))
+    except FileNotFoundError:
+        raise Viz3dError(f"camera file not found: {p}") from None
+    except (json.JSONDecodeError, ValueError, AttributeError, UnicodeDecodeError) as exc:
+        raise Viz3dError(f"cannot read camera file {p}: {exc} (save one with K in the viewer)") from exc

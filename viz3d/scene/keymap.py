@@ -1,45 +1,55 @@
-"""Every key of the viewer in one table; the help overlay is generated from it (numpy-free, GL-free)."""
+"""Every key of the viewer in one table; the help overlay is generated from it (GL-free).
+
+A row says which keys trigger which action, in which camera mode (None: both),
+and what it does. The window dispatches through the table with no per-key
+code: an action names a method of the session (or of the front end, for
+quitting, screenshots and picking), ``argument`` is passed to it, and held
+rows move the camera while the key is down.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+from viz3d.scene.camera import CameraMode
 
 
 @dataclass(frozen=True)
 class KeyBinding:
-    """``keys`` (vispy key names) trigger ``action``; with Shift, ``shift_action`` when set."""
+    """``keys`` (vispy key names) trigger ``action`` (with ``argument``); with Shift, ``shift_action`` when set."""
 
     keys: tuple[str, ...]
     action: str
     help: str
+    mode: CameraMode | None = None  # only in this camera mode
     shift_action: str | None = None
     held: bool = False  # movement keys act while held down
+    argument: str | None = None
 
 
 KEYMAP: tuple[KeyBinding, ...] = (
-    KeyBinding(("Tab",), "toggle_mode", "switch fly / orbit camera"),
-    KeyBinding(("W",), "move_forward", "fly forward (orbit mode: see below)", held=True),
-    KeyBinding(("W in orbit mode",), "toggle_weights_view", "weights view: filters and weight matrices, and back"),
-    KeyBinding(("S",), "move_back", "fly back", held=True),
-    KeyBinding(("A",), "move_left", "fly left", held=True),
-    KeyBinding(("D",), "move_right", "fly right", held=True),
-    KeyBinding(("E", "Space"), "move_up", "fly up", held=True),
-    KeyBinding(("Q", "Control"), "move_down", "fly down (Q quits in orbit mode)", held=True),
-    KeyBinding(("Shift",), "fast", "hold: fly fast", held=True),
+    KeyBinding(("Tab",), "toggle_camera_mode", "switch fly / orbit camera"),
+    KeyBinding(("W",), "move_forward", "fly forward", mode="fly", held=True),
+    KeyBinding(("W",), "toggle_view", "weights view: filters and weight matrices, and back", "orbit", argument="weights"),
+    KeyBinding(("S",), "move_back", "fly back", mode="fly", held=True),
+    KeyBinding(("A",), "move_left", "fly left", mode="fly", held=True),
+    KeyBinding(("D",), "move_right", "fly right", mode="fly", held=True),
+    KeyBinding(("E", "Space"), "move_up", "fly up", mode="fly", held=True),
+    KeyBinding(("Q", "Control"), "move_down", "fly down", mode="fly", held=True),
+    KeyBinding(("Q",), "quit", "quit", mode="orbit"),
+    KeyBinding(("Shift",), "fast", "hold: fly fast", mode="fly", held=True),
     KeyBinding(("F",), "fly_to_cursor", "fly to the layer or tile under the cursor (or double-click)"),
-    KeyBinding(("Home",), "home", "fly back to the overview"),
+    KeyBinding(("Home",), "home", "fly back to the overview (stepping starts again)"),
     KeyBinding(("PageDown", "Right", "Down"), "next_layer", "next layer (presentation clicker)"),
     KeyBinding(("PageUp", "Left", "Up"), "previous_layer", "previous layer"),
     KeyBinding(("C",), "cycle_colormap", "cycle colormaps"),
     KeyBinding(("N",), "cycle_normalization", "cycle normalization: layer / channel / global"),
-    KeyBinding(("V",), "toggle_volume", "switch tile mode / volume mode"),
+    KeyBinding(("V",), "toggle_layout_mode", "switch tile mode / volume mode"),
     KeyBinding(("L",), "toggle_labels", "show or hide layer labels"),
     KeyBinding(("B",), "toggle_stats", "histograms under each slab, flagged channels outlined"),
     KeyBinding(("M",), "toggle_minimap", "show or hide the minimap (click a node to fly there)"),
-    KeyBinding(("1",), "toggle_graph", "show or hide the dataflow connections"),
-    KeyBinding(("2",), "toggle_rf", "show or hide the selected unit's receptive field"),
-    KeyBinding(("3",), "toggle_weights", "show or hide the selected unit's strongest weights"),
-    KeyBinding(("G",), "toggle_grouping", "fold modules into blocks (group depth) and back"),
+    KeyBinding(("G",), "toggle_folding", "fold modules into blocks (group depth) and back"),
     KeyBinding(("P",), "screenshot", "save a screenshot PNG (Shift: twice the size)", shift_action="screenshot_2x"),
     KeyBinding(("I",), "next_input", "next sample input (re-capture, view kept)"),
     KeyBinding(("K",), "save_camera", "save the camera to viz3d-camera.json"),
@@ -55,21 +65,20 @@ MOUSE_HELP: tuple[tuple[str, str], ...] = (
 )
 
 
-def binding_for(key: str, shift: bool = False) -> str | None:
-    """The action of a key press, or None when the key is not bound."""
-    for b in KEYMAP:
-        if key in b.keys:
-            return b.shift_action if (shift and b.shift_action) else b.action
+def binding_for(
+    key: str, mode: CameraMode, shift: bool = False, table: Sequence[KeyBinding] = KEYMAP
+) -> tuple[KeyBinding, str] | None:
+    """The binding of a key press in camera ``mode`` and the action it triggers, or None when unbound."""
+    for b in table:
+        if key in b.keys and b.mode in (None, mode):
+            return b, (b.shift_action if (shift and b.shift_action) else b.action)
     return None
 
 
-def held_actions() -> dict[str, str]:
-    """Key name → movement action for keys that act while held."""
-    return {k: b.action for b in KEYMAP if b.held for k in b.keys}
-
-
-def help_lines() -> list[tuple[str, str]]:
+def help_lines(table: Sequence[KeyBinding] = KEYMAP) -> list[tuple[str, str]]:
     """(keys, description) rows for the help overlay: every binding and mouse gesture."""
-    rows = [(" / ".join(b.keys), b.help) for b in KEYMAP]
-    rows += list(MOUSE_HELP)
-    return rows
+    rows = []
+    for b in table:
+        keys = " / ".join(b.keys) + (f" ({b.mode})" if b.mode else "")
+        rows.append((keys, b.help))
+    return rows + list(MOUSE_HELP)

@@ -7,6 +7,8 @@ from typing import Literal
 
 import numpy as np
 
+from viz3d.scene.colormaps import DIVERGING
+
 NormalizationMode = Literal["layer", "channel", "global"]
 NORMALIZATIONS: tuple[str, ...] = ("layer", "channel", "global")
 
@@ -54,3 +56,25 @@ def global_range(all_stats: list[ChannelStats]) -> tuple[float, float]:
     if not all_stats:
         return 0.0, 1.0
     return min(s.layer_range[0] for s in all_stats), max(s.layer_range[1] for s in all_stats)
+
+
+def display_range(
+    stats: ChannelStats,
+    global_range: tuple[float, float],
+    *,
+    normalization: str,
+    colormap: str,
+    rgb: bool = False,
+    centred: bool = False,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel (lo, hi) a layer is drawn with: the one function the renderer and the inset share.
+
+    ``centred`` (signed weights) or a diverging ``colormap`` makes the range
+    symmetric around zero; ``rgb`` (colour tiles: consecutive channel
+    triples) gives each tile the min and max over its three channels.
+    """
+    if rgb:
+        lo3 = stats.minimum.reshape(-1, 3).min(axis=1).repeat(3)
+        hi3 = stats.maximum.reshape(-1, 3).max(axis=1).repeat(3)
+        stats = ChannelStats(lo3, hi3, stats.mean, stats.nonfinite)
+    return value_range(normalization, stats, global_range, symmetric=centred or colormap in DIVERGING)

@@ -1,4 +1,4 @@
-"""Writing images atomically: a crash or a full disk never leaves half a file behind."""
+"""Writing output files atomically: a crash or a full disk never leaves half a file behind."""
 
 from __future__ import annotations
 

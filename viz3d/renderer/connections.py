@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from viz3d.layout.connections import ConnectionSet
-from viz3d.render.shaders import load_shader
+from viz3d.renderer.shaders import load_shader
 
 
 class ConnectionBatch:
@@ -65,3 +65,41 @@ class ConnectionBatch:
         for buf in self._buffers.values():
             buf.delete()
         self.prog.delete()
+
+
+class ConnectionLayer:
+    """Every visible connection kind, thinned to a segment budget (strongest first), one batch per set."""
+
+    def __init__(self) -> None:
+        self._batches: dict[tuple[str, int, int], ConnectionBatch] = {}
+        self.thinned: tuple[int, int] = (0, 0)  # (drawn, total) curves after the budget
+
+    def set(self, sets_by_kind: dict[str, list[ConnectionSet]], budget: int) -> None:
+        """Upload what is drawn of ``sets_by_kind`` (kind → its sets) within ``budget`` segments."""
+        from viz3d.layout.connections import apply_budget
+
+        keys = [(k, i, s.segments) for k in sorted(sets_by_kind) for i, s in enumerate(sets_by_kind[k])]
+        sets = [s for k in sorted(sets_by_kind) for s in sets_by_kind[k]]
+        kept = apply_budget(sets, budget)
+        self.thinned = (sum(len(s) for s in kept), sum(s.total for s in sets))
+        for key in list(self._batches):
+            if key not in keys:
+                self._batches.pop(key).delete()
+        for key, subset in zip(keys, kept, strict=True):
+            batch = self._batches.get(key)
+            if batch is None:
+                batch = self._batches[key] = ConnectionBatch(key[2])
+            batch.set(subset)
+
+    @property
+    def empty(self) -> bool:
+        return not self._batches
+
+    def draw(self, mvp: np.ndarray, size: tuple[int, int], pixel_scale: float, cut_z: float) -> None:
+        for batch in self._batches.values():
+            batch.draw(mvp, size, pixel_scale, cut_z)
+
+    def delete(self) -> None:
+        for batch in self._batches.values():
+            batch.delete()
+        self._batches = {}

@@ -81,7 +81,7 @@ def _select_egl_device() -> None:
         index = int(os.environ.get("VIZ3D_CUDA_DEVICE", torch.cuda.current_device()))
     except Exception:
         return
-    from viz3d.render.egl_device import prefer_cuda_device
+    from viz3d.renderer.egl_device import prefer_cuda_device
 
     egl_device_note = prefer_cuda_device(index)
 

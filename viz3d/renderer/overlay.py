@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from viz3d.render.shaders import load_shader
+from viz3d.renderer.shaders import load_shader
 
 
 @dataclass
@@ -72,3 +72,9 @@ class Overlay:
             self._prog["u_image"] = panel.texture
             self._prog.draw("triangle_strip")
         gloo.set_state(blend=False, depth_test=True)
+
+    def delete(self) -> None:
+        """Free every panel and the program."""
+        for name in list(self._panels):
+            self.remove(name)
+        self._prog.delete()

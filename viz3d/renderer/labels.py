@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 
 from viz3d.layout import SlabLayout
-from viz3d.render.shaders import load_shader
-from viz3d.render.text_atlas import build_atlas
+from viz3d.renderer.shaders import load_shader
+from viz3d.renderer.text_atlas import build_atlas
 from viz3d.scene import labels as label_math
 
 LIFT_PX = 4.0  # gap between a slab's top edge and its label

@@ -18,7 +18,6 @@ from viz3d.errors import Viz3dError
 from viz3d.layout.connections import ConnectionSet, region_rect, rf_connections, weight_connections
 from viz3d.layout.slabs import Layout
 
-CONNECTION_KINDS = ("graph", "rf", "weights")
 TOP_K_WEIGHTS = 16
 TOP_K_CONTRIBUTIONS = 16
 

@@ -9,13 +9,14 @@ GL, multisampling or not.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from viz3d.errors import Viz3dError
-from viz3d.render.context import make_canvas
-from viz3d.render.scene_renderer import SceneRenderer
+from viz3d.renderer.context import make_canvas
+from viz3d.renderer.scene_renderer import SceneRenderer
 
 _canvas: list[Any] = []
 
@@ -69,17 +70,16 @@ def downsample(image: np.ndarray, factor: int) -> np.ndarray:
     return np.rint(blocks.mean(axis=(1, 3))).astype(np.uint8)
 
 
-def render_frame(
-    renderer: SceneRenderer,
-    view_projection: np.ndarray,
+def read_frame(
+    draw: Callable[[tuple[int, int], float], None],
     size: tuple[int, int],
     ssaa: int = 1,
     fbo: Framebuffer | None = None,
     canvas: Any = None,
 ) -> np.ndarray:
-    """Draw ``renderer`` offscreen and return an (H, W, 4) uint8 RGBA image, top row first.
+    """Run ``draw(framebuffer size, pixel scale)`` offscreen; return an (H, W, 4) uint8 RGBA image, top row first.
 
-    ``canvas`` is the one whose context owns the renderer's GL objects (a
+    ``canvas`` is the one whose context owns the GL objects drawn (a
     window's, for screenshots); by default the process's hidden EGL canvas.
     """
     from vispy import gloo
@@ -100,8 +100,22 @@ def render_frame(
     owned = fbo is None
     buffer = fbo or Framebuffer()
     with buffer.bind_size(big):
-        renderer.draw(view_projection, big, pixel_scale=float(ssaa))
+        draw(big, float(ssaa))
         image = gloo.read_pixels((0, 0, big[0], big[1]), alpha=True)
     if owned:
         buffer.delete()
     return downsample(np.asarray(image), ssaa)
+
+
+def render_frame(
+    renderer: SceneRenderer,
+    view_projection: np.ndarray,
+    size: tuple[int, int],
+    ssaa: int = 1,
+    fbo: Framebuffer | None = None,
+    canvas: Any = None,
+) -> np.ndarray:
+    """Draw ``renderer`` from ``view_projection`` offscreen (see :func:`read_frame`)."""
+    return read_frame(
+        lambda big, scale: renderer.draw(view_projection, big, pixel_scale=scale), size, ssaa, fbo, canvas
+    )

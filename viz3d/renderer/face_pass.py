@@ -71,7 +71,7 @@ class FacePass:
     def _handle(self, obj: Any) -> int:
         handle = self._handles.get(obj.id)
         if handle is None:
-            from viz3d.gpu.upload import gl_object_handle
+            from viz3d.gpu.gl_objects import gl_object_handle
 
             handle = self._handles[obj.id] = gl_object_handle(obj, self.canvas)
         return handle

@@ -1,0 +1,178 @@
+"""The viewer's 2D layer: status lines, key help, minimap and the inset of the selected map.
+
+Panels are Pillow pictures (:mod:`viz3d.app.panels`) uploaded to an
+:class:`~viz3d.renderer.overlay.Overlay` only when their content changes. The
+inset's value range comes from the same function the renderer normalizes
+with, so the colorbar always matches the slab.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from viz3d.app.minimap import Minimap
+from viz3d.app.panels import help_panel, inset_panel, text_panel
+from viz3d.layout.charts import ACTIVATION_RGB, WEIGHT_RGB
+from viz3d.renderer.layer_textures import layer_display_range
+from viz3d.renderer.scene_view import SceneView
+from viz3d.scene import keymap
+from viz3d.scene.picking import PickHit
+from viz3d.session.session import Session
+
+Histograms = list[tuple[str, list[int], tuple[float, float, float]]]
+
+
+class Hud:
+    """Everything drawn over the 3D view of one session."""
+
+    def __init__(self, session: Session, view: SceneView, keys: Sequence[keymap.KeyBinding]) -> None:
+        self.session = session
+        self.view = view
+        self.keys = keys
+        self.hover_text = ""
+        self._overlay: Any = None
+        self._drawn: dict[str, Any] = {}  # panel name → the key of what it shows
+        self._minimap: Minimap | None = None
+        session.events.scene.connect(self._drop_minimap)  # a new network: a new map
+
+    def _drop_minimap(self) -> None:
+        self._minimap = None
+
+    # --- text ---------------------------------------------------------------------
+    def status_lines(self, fps: float | None) -> list[str]:
+        """The HUD text: the state line (fps only while animating), the hover line, a status message."""
+        s, o = self.session, self.session.options
+        head = [f"{fps:.0f} fps"] if fps else []
+        head += [s.camera.mode, o.colormap, f"{o.normalization} normalization", f"{o.layout_mode} mode", o.show]
+        head.append("H: help")
+        if s.cut_z != float("inf"):
+            head.append("layers in front hidden (Home: all)")
+        uploader = self.view.renderer.uploader if self.view.renderer is not None else None
+        if uploader is not None and uploader.name == "cuda":
+            head.append("zero-copy CUDA upload")
+        elif getattr(uploader, "failure", None):
+            head.append("CUDA path failed: host upload")
+        if self.view.renderer is not None:
+            drawn, total = self.view.renderer.thinned
+            if drawn < total:
+                head.append(f"connections thinned: {drawn:,} of {total:,} drawn")
+        lines = [" | ".join(head)]
+        if self.hover_text:
+            lines.append(self.hover_text)
+        message = s.current_message()
+        if message:
+            lines.append(message)
+        return lines
+
+    def describe(self, hit: PickHit | None) -> str:
+        """The hover line: layer, type, shape, channel, (y, x), value and the channel's statistics."""
+        if hit is None:
+            return ""
+        node = self.session.trace.nodes[hit.node_id]
+        text = f"{node.name} ({node.op}) {'x'.join(map(str, node.shape)) or '-'}"
+        if hit.channel is None or node.display is None:
+            return text
+        if node.display_rgb:
+            rgb = node.display[3 * hit.channel : 3 * hit.channel + 3, hit.y, hit.x].tolist()
+            return text + f" | filter {hit.channel} (y {hit.y}, x {hit.x}) = RGB " + ", ".join(f"{v:.3g}" for v in rgb)
+        value = float(node.display[hit.channel, hit.y, hit.x])
+        text += f" | channel {hit.channel} (y {hit.y}, x {hit.x}) = {value:.4g}"
+        layer = self.view.renderer.layer_for(hit.node_id) if self.view.renderer is not None else None
+        if layer is not None:
+            st, c = layer.stats, hit.channel
+            text += f" | min {st.minimum[c]:.3g} mean {st.mean[c]:.3g} max {st.maximum[c]:.3g}"
+        return text
+
+    # --- panels ---------------------------------------------------------------------
+    def minimap(self, size: tuple[int, int]) -> Minimap:
+        """The minimap of the shown network, in the bottom-left corner of a view of ``size``."""
+        if self._minimap is None:
+            self._minimap = Minimap(self.session.trace, max_height=max(120, int(size[1] * 0.55)))
+        self._minimap.position = (10.0, float(size[1] - self._minimap.size[1] - 10))
+        return self._minimap
+
+    def minimap_node_at(self, x: float, y: float, size: tuple[int, int]) -> int | None:
+        """The node under a click on the minimap (None off the map or while it is hidden)."""
+        return self.minimap(size).node_at(x, y) if self.session.options.minimap else None
+
+    def _histograms(self, node_id: int) -> Histograms:
+        s = self.session.statistics().get(node_id)
+        out: Histograms = []
+        for hist, what, rgb in ((getattr(s, "act_hist", None), "activations", ACTIVATION_RGB),) + (
+            (getattr(s, "weight_hist", None), "weights", WEIGHT_RGB),
+        ):
+            if hist is not None:
+                out.append((f"{what} {hist.edges[0]:.3g} .. {hist.edges[-1]:.3g}", hist.counts, rgb))
+        return out
+
+    def inset(self) -> Any:
+        """The selected map (or colour filter) enlarged with its colorbar and histograms, or None."""
+        s = self.session
+        renderer = self.view.renderer
+        if s.selection is None or renderer is None:
+            return None
+        node_id, c, _, _ = s.selection
+        node, layer = s.trace.nodes[node_id], renderer.layer_for(node_id)
+        assert node.display is not None and layer is not None
+        all_stats = [la.stats for la in renderer.layers]
+        lo, hi = layer_display_range(node, layer.stats, all_stats, s.options.colormap, s.options.normalization)
+        colormap = node.display_colormap or s.options.colormap
+        histograms = self._histograms(node_id)
+        if node.display_rgb:
+            values = node.display[3 * c : 3 * c + 3].detach().float().cpu().numpy()
+            lo_c, hi_c = float(lo[3 * c : 3 * c + 3].min()), float(hi[3 * c : 3 * c + 3].max())
+            title = f"{node.name} filter {c}  {values.shape[1]}x{values.shape[2]} RGB"
+            return inset_panel(values, lo_c, hi_c, colormap, title, rgb=True, histograms=histograms)
+        values = node.display[c].detach().float().cpu().numpy()
+        what = "kernel" if node.grid_cols else "channel"
+        title = f"{node.name} {what} {c}  {values.shape[0]}x{values.shape[1]}"
+        return inset_panel(values, float(lo[c]), float(hi[c]), colormap, title, histograms=histograms)
+
+    def _show(self, name: str, key: Any, make: Any, place: Any) -> None:
+        """Keep panel ``name`` showing ``make()`` at ``place(image)``; rebuilt only when ``key`` changes."""
+        if key is None:
+            if name in self._overlay:
+                self._overlay.remove(name)
+            self._drawn.pop(name, None)
+            return
+        if self._drawn.get(name) != key or name not in self._overlay:
+            image = make()
+            self._overlay.set(name, image, place(image))
+            self._drawn[name] = key
+
+    def draw(self, size: tuple[int, int], physical: tuple[int, int], fps: float | None) -> None:
+        """Update the panels that changed and draw them over the frame."""
+        from viz3d.renderer.overlay import Overlay
+
+        if self._overlay is None:
+            self._overlay = Overlay()
+        s, o = self.session, self.session.options
+        w, h = size
+        lines = tuple(self.status_lines(fps)) if o.hud else None
+        self._show("hud", lines, lambda: text_panel(list(lines or ())), lambda img: (10, 10))
+        mini = self.minimap(size) if o.minimap else None
+        if mini is not None:
+            mini.mark(s.camera_node())
+            image = mini.image()  # cached until the mark moves
+            key = (id(image), mini.position)
+            self._show("minimap", key, lambda: image, lambda img: mini.position)
+        else:
+            self._show("minimap", None, None, None)
+        help_key = (w, h) if o.help else None
+        place_help = lambda img: (max(10, (w - img.shape[1]) / 2), max(50, (h - img.shape[0]) / 2))  # noqa: E731
+        self._show("help", help_key, lambda: help_panel(keymap.help_lines(self.keys)), place_help)
+        inset_key = None
+        if s.selection is not None:
+            inset_key = (s.selection, id(s.trace), o.colormap, o.normalization, id(self.view.renderer), w, h)
+        self._show("inset", inset_key, self.inset, lambda img: (w - img.shape[1] - 10, h - img.shape[0] - 10))
+        self._overlay.draw(physical, physical[0] / w)
+
+    def names(self) -> list[str]:
+        """Panels currently shown."""
+        return self._overlay.names() if self._overlay is not None else []
+
+    def delete(self) -> None:
+        if self._overlay is not None:
+            self._overlay.delete()
+            self._overlay = None

@@ -1,0 +1,41 @@
+"""Box geometry shared by the passes that draw boxes (numpy only)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+_FACES = (
+    ((0, 0, 1), ((0, 0, 1), (1, 0, 1), (1, 1, 1), (0, 1, 1))),
+    ((0, 0, -1), ((1, 0, 0), (0, 0, 0), (0, 1, 0), (1, 1, 0))),
+    ((1, 0, 0), ((1, 0, 1), (1, 0, 0), (1, 1, 0), (1, 1, 1))),
+    ((-1, 0, 0), ((0, 0, 0), (0, 0, 1), (0, 1, 1), (0, 1, 0))),
+    ((0, 1, 0), ((0, 1, 1), (1, 1, 1), (1, 1, 0), (0, 1, 0))),
+    ((0, -1, 0), ((0, 0, 0), (1, 0, 0), (1, 0, 1), (0, 0, 1))),
+)  # unit-cube faces, counter-clockwise seen from outside (front face first)
+
+
+def unit_cube(skip_front: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Triangles of the unit cube [0, 1]^3: corners and normals."""
+    corners, normals = [], []
+    for normal, quad in _FACES[1:] if skip_front else _FACES:
+        for k in (0, 1, 2, 0, 2, 3):
+            corners.append(quad[k])
+            normals.append(normal)
+    return np.array(corners, np.float32), np.array(normals, np.float32)
+
+
+def box_outline(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """The 12 edges of a box as 24 line endpoints."""
+    c = np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])])
+    pairs = [(0, 1), (2, 3), (4, 5), (6, 7), (0, 2), (1, 3), (4, 6), (5, 7), (0, 4), (1, 5), (2, 6), (3, 7)]
+    return np.array([c[i] for p in pairs for i in p], np.float32)
+
+
+def gl_matrix(m: np.ndarray) -> np.ndarray:
+    """A column-vector-style numpy matrix as GLSL reads uniforms (column-major)."""
+    return np.ascontiguousarray(m.T, dtype=np.float32)
+
+
+def concat(parts: list[np.ndarray], width: int) -> np.ndarray:
+    """Stack float32 rows, or an empty (0, width) array."""
+    return np.concatenate(parts).astype(np.float32) if parts else np.zeros((0, width), np.float32)

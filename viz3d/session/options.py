@@ -1,0 +1,110 @@
+"""The view settings, one dataclass for every front end (plain Python).
+
+The command line maps its flags onto :class:`ViewOptions`; ``viz3d.render``,
+``viz3d.show`` and ``viz3d demo`` take one, and the session keeps one, so
+the window, stills, video and notebooks never drift apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, replace
+from typing import Any, Literal, get_args
+
+from viz3d.errors import Viz3dError
+from viz3d.layout.slabs import LayoutMode
+from viz3d.scene.colormaps import COLORMAPS
+from viz3d.scene.normalization import NORMALIZATIONS
+
+TextureFormat = Literal["r32f", "r16f"]
+UploadPath = Literal["auto", "host", "cuda"]
+TEXTURE_FORMATS: tuple[str, ...] = get_args(TextureFormat)
+LAYOUT_MODES: tuple[str, ...] = get_args(LayoutMode)
+# Curve segments drawn at most per frame, strongest first: keeps llvmpipe interactive;
+# a GPU can take far more.
+CONNECTION_BUDGET = 20_000
+
+
+@dataclass(frozen=True)
+class ViewOptions:
+    """How the network is shown.
+
+    Parameters
+    ----------
+    show
+        The view: ``"activations"`` or ``"weights"`` (any name in
+        :data:`viz3d.session.views.VIEWS`).
+    colormap, normalization
+        Colour mapping of heatmaps (``normalization``: layer, channel, global).
+    layout_mode
+        ``"tile"`` (every feature map a tile) or ``"volume"`` (ray-marched blocks).
+    connections
+        Connection kinds drawn (names in :data:`viz3d.session.connection_kinds.CONNECTION_KINDS`).
+    connection_budget
+        Most curve segments drawn per frame, strongest first.
+    labels
+        Layer names beside the slabs.
+    group_depth
+        Capture granularity: ``None`` for leaf modules, ``k`` folds below dotted depth ``k``.
+    fold_depth
+        The depth G folds to from leaf modules.
+    shared_filter_range
+        Weights view: one range for a layer's colour filters instead of one per filter.
+    texture_format
+        ``"r32f"`` or ``"r16f"`` (half the texture memory).
+    upload
+        ``"auto"``, ``"host"`` or ``"cuda"``; None follows ``VIZ3D_UPLOAD``.
+    stats, minimap, hud, help
+        Histograms and health flags; the minimap; the HUD text; the key help.
+    """
+
+    show: str = "activations"
+    colormap: str = "viridis"
+    normalization: str = "layer"
+    layout_mode: LayoutMode = "tile"
+    connections: frozenset[str] = field(default_factory=lambda: frozenset({"graph"}))
+    connection_budget: int = CONNECTION_BUDGET
+    labels: bool = True
+    group_depth: int | None = None
+    fold_depth: int = 1
+    shared_filter_range: bool = False
+    texture_format: TextureFormat = "r32f"
+    upload: UploadPath | None = None
+    stats: bool = False
+    minimap: bool = True
+    hud: bool = True
+    help: bool = False
+
+    def __post_init__(self) -> None:
+        from viz3d.session.connection_kinds import CONNECTION_KINDS
+        from viz3d.session.views import VIEWS
+
+        object.__setattr__(self, "connections", frozenset(self.connections))
+        _choice("show", self.show, tuple(VIEWS))
+        _choice("colormap", self.colormap, COLORMAPS)
+        _choice("normalization", self.normalization, NORMALIZATIONS)
+        _choice("layout_mode", self.layout_mode, LAYOUT_MODES)
+        _choice("texture_format", self.texture_format, TEXTURE_FORMATS)
+        if self.upload is not None:
+            _choice("upload", self.upload, get_args(UploadPath))
+        unknown = sorted(self.connections - set(CONNECTION_KINDS))
+        if unknown:
+            raise Viz3dError(f"unknown connection kinds {unknown}; use {', '.join(CONNECTION_KINDS)}")
+        if not isinstance(self.connection_budget, int) or self.connection_budget < 0:
+            raise Viz3dError(f"connection_budget must be a whole number of segments >= 0, got {self.connection_budget}")
+        for name in ("group_depth", "fold_depth"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or value < 1):
+                raise Viz3dError(f"{name} must be 1 or more (None for leaf modules), got {value!r}")
+
+    def with_(self, **changes: Any) -> ViewOptions:
+        """A copy with ``changes`` applied (validated; unknown names are a one-line error)."""
+        known = {f.name for f in fields(self)}
+        unknown = sorted(set(changes) - known)
+        if unknown:
+            raise Viz3dError(f"unknown view options {unknown}; known: {', '.join(sorted(known))}")
+        return replace(self, **changes)
+
+
+def _choice(name: str, value: object, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise Viz3dError(f"unknown {name.replace('_', ' ')} {value!r}; choose one of {', '.join(allowed)}")

@@ -1,0 +1,340 @@
+"""The session: the one place the user's state lives (GL-free).
+
+A session holds the model and its inputs, the captured trace, the shown trace
+and its layout, the view options, the selection, the camera (with flights and
+the cutaway) and the caches derived from them (statistics, signal flow,
+connection curves). Every user action is a method; each emits the signals of
+:class:`~viz3d.session.events.SessionEvents` saying what changed. A window,
+an offscreen renderer, a notebook widget and a training hook all drive the
+same object, so they behave the same; renderers subscribe and never decide.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from viz3d.capture import capture
+from viz3d.capture.common import ProgressCallback
+from viz3d.capture.stats import LayerStats, layer_statistics
+from viz3d.capture.trace import Trace
+from viz3d.capture.weights import mean_abs_activation
+from viz3d.errors import Viz3dError
+from viz3d.layout import layout_trace
+from viz3d.layout.charts import HealthOverlay, health_overlay
+from viz3d.layout.connections import ConnectionSet
+from viz3d.scene.camera import OrbitCamera, camera_for
+from viz3d.scene.colormaps import COLORMAPS
+from viz3d.scene.normalization import NORMALIZATIONS
+from viz3d.session.connection_kinds import CONNECTION_KINDS, ConnectionContext, Unit
+from viz3d.session.events import SessionEvents
+from viz3d.session.navigation import Navigation
+from viz3d.session.options import ViewOptions
+from viz3d.session.unit_links import parse_unit, unit_outline
+from viz3d.session.views import VIEWS
+
+MESSAGE_SECONDS = 3.0
+
+
+def _structure(trace: Trace) -> list[tuple[Any, ...]]:
+    """What must match for new values to be uploaded in place: names and shown shapes."""
+    return [
+        (n.name, None if n.display is None else tuple(n.display.shape), n.display_rgb, n.grid_cols) for n in trace.nodes
+    ]
+
+
+class Session(Navigation):
+    """One network being looked at, and everything the user chose about how.
+
+    Parameters
+    ----------
+    trace
+        The captured trace to show (see :meth:`from_model` to capture one).
+    model, inputs
+        Optional: the model and its inputs, so the session can re-capture
+        (next input, folding blocks).
+    options
+        View settings; defaults to :class:`ViewOptions`.
+    size
+        The front end's view size in pixels (framing uses its aspect).
+    camera
+        A preset (``overview``, ``front``, ``side``), a saved view.json or a camera.
+    clock
+        Seconds as a float; flights and messages follow it (tests pass a fake).
+    """
+
+    def __init__(
+        self,
+        trace: Trace,
+        *,
+        model: nn.Module | None = None,
+        inputs: Sequence[torch.Tensor] = (),
+        options: ViewOptions | None = None,
+        size: tuple[int, int] = (1280, 720),
+        camera: str | Path | OrbitCamera = "overview",
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
+        self.options = options or ViewOptions()
+        self.events = SessionEvents()
+        self.model = model
+        self.inputs = list(inputs)
+        self.input_index = 0
+        self.clock = clock
+        self.size = (max(1, int(size[0])), max(1, int(size[1])))
+        self.captured = trace  # the activations recorded for the current input
+        self.trace = self._view_trace()  # what the slabs show (the view applied)
+        self.layout = layout_trace(self.trace, self.options.layout_mode)
+        self.camera = camera_for(self.layout, camera, self.size)
+        self._init_navigation()
+        self.selection: Unit | None = None
+        self.message = ""
+        self.message_until = 0.0
+        self._flow: dict[int, float] | None = None
+        self._stats: tuple[Trace, dict[int, LayerStats]] | None = None
+        self._curves: dict[str, list[ConnectionSet]] = {}
+
+    @classmethod
+    def from_model(
+        cls,
+        model: nn.Module,
+        inputs: torch.Tensor | Sequence[torch.Tensor],
+        *,
+        options: ViewOptions | None = None,
+        batch_index: int = 0,
+        progress: ProgressCallback | None = None,
+        **kwargs: Any,
+    ) -> Session:
+        """Capture ``model`` on the first of ``inputs`` and open a session on it."""
+        batch = [inputs] if isinstance(inputs, torch.Tensor) else list(inputs)
+        if not batch:
+            raise Viz3dError("an input tensor is needed to capture activations: pass at least one")
+        options = options or ViewOptions()
+        trace = capture(model, batch[0], group_depth=options.group_depth, batch_index=batch_index, progress=progress)
+        return cls(trace, model=model, inputs=batch, options=options, **kwargs)
+
+    # --- settings -------------------------------------------------------------
+    def update(self, **changes: Any) -> None:
+        """Change view options (validated), emitting what each change affects."""
+        new = self.options.with_(**changes)
+        old, self.options = self.options, new
+        diff = {name for name in changes if getattr(old, name) != getattr(new, name)}
+        if "group_depth" in diff:
+            if self.model is None or not self.inputs:
+                self.options = old
+                raise Viz3dError("folding needs the model and its inputs: open the session with Session.from_model")
+            self._recapture(keep_view=False)
+        elif diff & {"show", "shared_filter_range"}:
+            self._show(keep_view="show" not in diff)
+        elif diff & {"texture_format", "upload"}:
+            self.events.scene.emit()
+        if "layout_mode" in diff:
+            self.layout = layout_trace(self.trace, new.layout_mode)
+            self._curves = {}
+            self.set_cut(None)
+            self.events.layout.emit()
+            for signal in (self.events.connections, self.events.selection, self.events.stats):
+                signal.emit()
+        if "colormap" in diff:
+            self.events.colormap.emit()
+        if "normalization" in diff:
+            self.events.normalization.emit()
+        if diff & {"colormap", "normalization"}:
+            self.events.selection.emit()  # the inset's colours and range follow
+        if diff & {"connections", "connection_budget"}:
+            self.events.connections.emit()
+        if "labels" in diff:
+            self.events.labels.emit()
+        if "stats" in diff:
+            self.events.stats.emit()
+        if diff & {"minimap", "hud", "help"}:
+            self.events.overlays.emit()
+
+    def say(self, message: str) -> None:
+        """A status line for the HUD, shown for a few seconds."""
+        self.message = message
+        self.message_until = self.clock() + MESSAGE_SECONDS
+        self.events.message.emit()
+
+    def current_message(self) -> str:
+        """The status line while it has not expired ('' after)."""
+        return self.message if self.message and self.clock() < self.message_until else ""
+
+    # --- what is shown ------------------------------------------------------------
+    def _view_trace(self) -> Trace:
+        return VIEWS[self.options.show].build(self.captured, self.options.shared_filter_range)
+
+    def _show(self, keep_view: bool) -> None:
+        """Show the captured trace through the current view; in place when the structure is the same."""
+        trace = self._view_trace()
+        self._flow, self._curves = None, {}
+        if keep_view and _structure(trace) == _structure(self.trace):
+            self.trace = trace
+            for signal in (self.events.values, self.events.connections, self.events.selection, self.events.stats):
+                signal.emit()
+            return
+        self.trace = trace
+        self.layout = layout_trace(trace, self.options.layout_mode)
+        self.selection = None
+        self.focus_index = -1
+        self.flight = None
+        self.cut_z = float("inf")
+        if not keep_view:
+            self.camera = self.home_camera()
+        self.events.scene.emit()
+
+    def _recapture(self, keep_view: bool) -> None:
+        assert self.model is not None
+        x = self.inputs[self.input_index]
+        self.captured = capture(
+            self.model, x, group_depth=self.options.group_depth, batch_index=self.captured.batch_index
+        )
+        self._show(keep_view)
+
+    def flow(self) -> dict[int, float]:
+        """Mean |activation| per shown node (connection widths), once per set of values."""
+        if self._flow is None:
+            self._flow = mean_abs_activation(self.trace)
+        return self._flow
+
+    def statistics(self) -> dict[int, LayerStats]:
+        """Per-node statistics of the captured activations and weights (once per capture)."""
+        if self._stats is None or self._stats[0] is not self.captured:
+            self._stats = (self.captured, {s.id: s for s in layer_statistics(self.captured)})
+        return self._stats[1]
+
+    def flagged_layers(self) -> list[str]:
+        """Names of layers with health flags (dead or saturated channels, scale jumps)."""
+        return [s.name for s in self.statistics().values() if s.flags]
+
+    def connection_sets(self) -> dict[str, list[ConnectionSet]]:
+        """The curves of every visible connection kind, built when first needed."""
+        unit = self.selection if self.layout.mode == "tile" else None
+        out = {}
+        for name in sorted(self.options.connections):
+            if name not in self._curves:
+                context = ConnectionContext(self.trace, self.layout, unit, self.flow())
+                self._curves[name] = CONNECTION_KINDS[name].build(context)
+            out[name] = self._curves[name]
+        return out
+
+    def selection_outline(self) -> np.ndarray | None:
+        """Segments around the selected feature map and pixel (tile mode), or None."""
+        if self.selection is None or self.layout.mode != "tile":
+            return None
+        return unit_outline(self.trace, self.layout, *self.selection)
+
+    def health_overlay(self) -> HealthOverlay | None:
+        """Histogram bars and flag outlines while statistics are shown, else None."""
+        if not self.options.stats:
+            return None
+        return health_overlay(self.layout, self.trace.nodes, self.statistics(), self.options.show == "activations")
+
+    # --- actions --------------------------------------------------------------------
+    def select(self, unit: Unit | str | None) -> None:
+        """Select a feature-map pixel (node id, channel, y, x) or ``"LAYER:CH[:Y:X]"``; None clears."""
+        if isinstance(unit, str):
+            unit = parse_unit(self.trace, unit)
+        if unit is not None:
+            node = self.trace.nodes[unit[0]]
+            if node.display is None:
+                raise Viz3dError(f"layer {node.name} has no activation to select a unit in")
+            c, h, w = (int(v) for v in node.display.shape)
+            channels = c // 3 if node.display_rgb else c
+            if not (0 <= unit[1] < channels and 0 <= unit[2] < h and 0 <= unit[3] < w):
+                raise Viz3dError(f"unit {unit[1:]} is outside layer {node.name}'s shown shape ({channels}, {h}, {w})")
+            unit = tuple(int(v) for v in unit)  # type: ignore[assignment]
+        if unit == self.selection:
+            return
+        self.selection = unit
+        self._curves = {k: v for k, v in self._curves.items() if not CONNECTION_KINDS[k].needs_selection}
+        self.events.selection.emit()
+        self.events.connections.emit()
+
+    def clear_selection(self) -> None:
+        """Esc: close the help if open, else clear the selection."""
+        if self.options.help:
+            self.update(help=False)
+        else:
+            self.select(None)
+
+    def toggle_connections(self, kind: str) -> None:
+        """Show or hide one connection kind."""
+        visible = kind not in self.options.connections
+        self.update(connections=self.options.connections ^ {kind})
+        spec = CONNECTION_KINDS[kind]
+        hint = " (click a feature map to select a unit)" if spec.needs_selection and not self.selection else ""
+        self.say(f"{spec.label} {'shown' if visible else 'hidden'}{hint}")
+
+    def toggle_view(self, name: str) -> None:
+        """Switch to view ``name``, or back to activations when it is showing."""
+        self.update(show="activations" if self.options.show == name else name)
+        self.say(VIEWS[self.options.show].label)
+
+    def cycle_colormap(self) -> None:
+        i = COLORMAPS.index(self.options.colormap)
+        self.update(colormap=COLORMAPS[(i + 1) % len(COLORMAPS)])
+
+    def cycle_normalization(self) -> None:
+        """Next normalization; in the weights view, per-filter ↔ shared ranges of colour filters."""
+        if not VIEWS[self.options.show].uses_input:
+            self.update(shared_filter_range=not self.options.shared_filter_range)
+            shared = self.options.shared_filter_range
+            self.say("colour filters: " + ("one range for the layer" if shared else "one range per filter"))
+            return
+        i = NORMALIZATIONS.index(self.options.normalization)
+        self.update(normalization=NORMALIZATIONS[(i + 1) % len(NORMALIZATIONS)])
+
+    def toggle_layout_mode(self) -> None:
+        """Tile ↔ volume mode; the camera frames the new arrangement."""
+        self.update(layout_mode="volume" if self.options.layout_mode == "tile" else "tile")
+        self.say(f"{self.options.layout_mode} mode")
+        self.fly_to(self.home_camera())
+
+    def toggle_labels(self) -> None:
+        self.update(labels=not self.options.labels)
+
+    def toggle_stats(self) -> None:
+        self.update(stats=not self.options.stats)
+        if self.options.stats:
+            flagged = self.flagged_layers()
+            self.say(f"statistics: {len(flagged)} layers flagged" + (f" ({', '.join(flagged[:4])})" if flagged else ""))
+
+    def toggle_minimap(self) -> None:
+        self.update(minimap=not self.options.minimap)
+
+    def toggle_help(self) -> None:
+        self.update(help=not self.options.help)
+
+    def toggle_hud(self) -> None:
+        self.update(hud=not self.options.hud)
+
+    def toggle_folding(self) -> None:
+        """Fold modules into blocks (``fold_depth``) and back to leaf modules."""
+        if self.model is None or not self.inputs:
+            self.say("block folding needs the model: open the viewer with viz3d.show(model, x)")
+            return
+        depth = None if self.options.group_depth else self.options.fold_depth
+        self.update(group_depth=depth)
+        self.say("blocks folded" if depth else "leaf modules")
+
+    def next_input(self) -> None:
+        """Capture the next input; the view stays (in the weights view nothing is uploaded)."""
+        if self.model is None or len(self.inputs) < 2:
+            self.say("only one input to show")
+            return
+        self.input_index = (self.input_index + 1) % len(self.inputs)
+        where = f"input {self.input_index + 1}/{len(self.inputs)}"
+        if not VIEWS[self.options.show].uses_input:
+            group_depth, batch_index = self.options.group_depth, self.captured.batch_index
+            x = self.inputs[self.input_index]
+            self.captured = capture(self.model, x, group_depth=group_depth, batch_index=batch_index)
+            self.say(f"{where} (shown in the activations view; weights do not change)")
+            return
+        self._recapture(keep_view=True)
+        self.say(where)
