@@ -18,6 +18,7 @@ lint: setup
 	$(VENV)/bin/ruff check viz3d tests demos benchmarks scripts
 	$(VENV)/bin/ruff format --check viz3d tests demos benchmarks scripts
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 bench: setup
 	PYOPENGL_PLATFORM=egl $(PY) benchmarks/bench_foundation.py --quick

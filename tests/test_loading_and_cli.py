@@ -224,3 +224,10 @@ def test_random_inputs_for_models_without_a_declared_shape() -> None:
     assert load_input("random", nn.Sequential(nn.Conv2d(5, 4, 3))).shape == (1, 5, 224, 224)
     with pytest.raises(Viz3dError, match="input_shape attribute"):
         load_input("random", nn.Sequential(nn.ReLU()))
+
+
+def test_modules_stay_small() -> None:
+    sizes = {p.relative_to(REPO).as_posix(): len(p.read_text().splitlines()) for p in (REPO / "viz3d").rglob("*.py")}
+    assert sizes["viz3d/app/window.py"] <= 300
+    big = {name: n for name, n in sizes.items() if n > 400}
+    assert not big, f"modules over 400 lines: {big}"

@@ -106,13 +106,14 @@ def render(
         raise Viz3dError(f"size must be two positive whole numbers (width, height), got {size!r}")
     opts = view_options(options, **settings)
     # Every argument is checked before any GL work starts.
-    session = open_session(model, x, opts, batch_index, size=tuple(size), camera=camera)
+    w, h = size
+    session = open_session(model, x, opts, batch_index, size=(w, h), camera=camera)
     if select is not None:
         session.select(select)
     needs = sorted(k for k in opts.connections if CONNECTION_KINDS[k].needs_selection)
     if needs and session.selection is None:
         raise Viz3dError(f"connections {needs} need a selected unit: pass select='LAYER:CHANNEL[:Y:X]'")
-    with OffscreenView(session, tuple(size), ssaa) as view:  # a call leaves no GL objects behind
+    with OffscreenView(session, (w, h), ssaa) as view:  # a call leaves no GL objects behind
         return view.frame()
 
 

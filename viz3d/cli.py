@@ -167,7 +167,12 @@ def _render_to_png(args: argparse.Namespace, model_spec: str, weights: str | Non
     trace = capture_with_progress(model, x, args.group_depth, console, getattr(args, "batch_index", 0))
     with console.status(f"rendering {args.size[0]}x{args.size[1]}...", spinner="dots"):
         image = render(
-            trace, size=args.size, camera=args.camera, ssaa=getattr(args, "ssaa", 2), select=args.select, options=options
+            trace,
+            size=args.size,
+            camera=args.camera,
+            ssaa=getattr(args, "ssaa", 2),
+            select=args.select,
+            options=options,
         )
         out = save_png(image, args.out)
     _say(

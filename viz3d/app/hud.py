@@ -99,9 +99,9 @@ class Hud:
     def _histograms(self, node_id: int) -> Histograms:
         s = self.session.statistics().get(node_id)
         out: Histograms = []
-        for hist, what, rgb in ((getattr(s, "act_hist", None), "activations", ACTIVATION_RGB),) + (
-            (getattr(s, "weight_hist", None), "weights", WEIGHT_RGB),
-        ):
+        kinds = (("act_hist", "activations", ACTIVATION_RGB), ("weight_hist", "weights", WEIGHT_RGB))
+        for attribute, what, rgb in kinds:
+            hist = getattr(s, attribute, None)
             if hist is not None:
                 out.append((f"{what} {hist.edges[0]:.3g} .. {hist.edges[-1]:.3g}", hist.counts, rgb))
         return out

@@ -100,7 +100,7 @@ class Navigator:
         p = np.asarray(pos, float)
         self.mouse = (float(p[0]), float(p[1]))
         if self._press is None or self._drag_last is None:
-            hit = self.pick(p)
+            hit = self.pick(self.mouse)
             changed = hit != self.hover
             self.hover = hit
             return changed

@@ -70,7 +70,9 @@ class ViewerWindow:
         self.view = SceneView(session, self.canvas)
         self.keys = key_table()
         self.hud = Hud(session, self.view, self.keys)
-        self.nav = Navigator(session, lambda: self.size, self.pick, lambda x, y: self.hud.minimap_node_at(x, y, self.size))
+        self.nav = Navigator(
+            session, lambda: self.size, self.pick, lambda x, y: self.hud.minimap_node_at(x, y, self.size)
+        )
         self.actions: dict[str, Callable[[], object]] = {
             "quit": self.canvas.close,
             "screenshot": lambda: self.screenshot(1),
@@ -195,7 +197,10 @@ class ViewerWindow:
     def dispatch(self, action: str, argument: str | None = None) -> None:
         """Run a key-table action: the window's own (quit, screenshots, picking) or the session's."""
         handler = self.actions.get(action) or getattr(self.session, action)
-        handler(argument) if argument is not None else handler()
+        if argument is not None:
+            handler(argument)  # type: ignore[call-arg]
+        else:
+            handler()
 
     def on_key_release(self, event: Any) -> None:
         name = getattr(event.key, "name", None) if event.key is not None else None

@@ -31,7 +31,9 @@ class KeyBinding:
 KEYMAP: tuple[KeyBinding, ...] = (
     KeyBinding(("Tab",), "toggle_camera_mode", "switch fly / orbit camera"),
     KeyBinding(("W",), "move_forward", "fly forward", mode="fly", held=True),
-    KeyBinding(("W",), "toggle_view", "weights view: filters and weight matrices, and back", "orbit", argument="weights"),
+    KeyBinding(
+        ("W",), "toggle_view", "weights view: filters and weight matrices, and back", "orbit", argument="weights"
+    ),
     KeyBinding(("S",), "move_back", "fly back", mode="fly", held=True),
     KeyBinding(("A",), "move_left", "fly left", mode="fly", held=True),
     KeyBinding(("D",), "move_right", "fly right", mode="fly", held=True),

@@ -10,7 +10,6 @@ fired (front ends connect a redraw to it).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
 
 
 class Signal:
@@ -42,35 +41,50 @@ class Signal:
         return len(self._callbacks)
 
 
-def _signal() -> Signal:
-    return field(default_factory=lambda: Signal(""))  # type: ignore[no-any-return]
+SIGNALS: dict[str, str] = {
+    "scene": "the shown network changed structure: rebuild what shows it",
+    "values": "same network, new values (another input, other filter ranges)",
+    "layout": "same layers, another arrangement (tile / volume)",
+    "colormap": "the view's colormap",
+    "normalization": "the view's normalization",
+    "labels": "layer labels shown or hidden",
+    "connections": "connection curves, visible kinds or budget",
+    "selection": "the selected unit",
+    "stats": "histograms and health flags shown or hidden, or their data",
+    "camera": "the camera moved",
+    "cut": "the cutaway plane",
+    "overlays": "HUD, help or minimap shown or hidden",
+    "message": "a new status message",
+}
 
 
-@dataclass
 class SessionEvents:
-    """What can change in a session, one signal each."""
+    """What can change in a session: one :class:`Signal` per name in :data:`SIGNALS`, as attributes.
 
-    scene: Signal = _signal()  # the shown network changed structure: rebuild what shows it
-    values: Signal = _signal()  # same network, new values (another input, other filter ranges)
-    layout: Signal = _signal()  # same layers, another arrangement (tile / volume)
-    colormap: Signal = _signal()
-    normalization: Signal = _signal()
-    labels: Signal = _signal()
-    connections: Signal = _signal()  # curves, visible kinds or budget
-    selection: Signal = _signal()
-    stats: Signal = _signal()  # histograms and health flags shown or hidden
-    camera: Signal = _signal()
-    cut: Signal = _signal()  # the cutaway plane
-    overlays: Signal = _signal()  # HUD, help, minimap shown or hidden
-    message: Signal = _signal()  # a new status message
-    changed: list[Callable[[str], object]] = field(default_factory=list)  # catch-all: gets the signal's name
+    ``changed`` is the catch-all: callbacks appended to it get the name of
+    every signal that fires (front ends connect a redraw to it).
+    """
 
-    def __post_init__(self) -> None:
-        for f in fields(self):
-            signal = getattr(self, f.name)
-            if isinstance(signal, Signal):
-                signal.name = f.name
-                signal.on_emit = self._changed
+    scene: Signal
+    values: Signal
+    layout: Signal
+    colormap: Signal
+    normalization: Signal
+    labels: Signal
+    connections: Signal
+    selection: Signal
+    stats: Signal
+    camera: Signal
+    cut: Signal
+    overlays: Signal
+    message: Signal
+
+    def __init__(self) -> None:
+        self.changed: list[Callable[[str], object]] = []
+        for name in SIGNALS:
+            signal = Signal(name)
+            signal.on_emit = self._changed
+            setattr(self, name, signal)
 
     def _changed(self, name: str) -> None:
         for callback in list(self.changed):
@@ -78,4 +92,4 @@ class SessionEvents:
 
     def names(self) -> list[str]:
         """Names of all signals."""
-        return [f.name for f in fields(self) if f.name != "changed"]
+        return list(SIGNALS)
