@@ -38,7 +38,7 @@ def ok() -> None:
 
 def env(**overrides: Any) -> InteropEnvironment:
     """An environment where every condition holds, except those overridden."""
-    base: dict[str, Any] = {"cupy": ok, "cuda_python": ok, "cuda_available": ok, "gl_devices": lambda: [0]}
+    base: dict[str, Any] = {"cupy": ok, "cuda_python": ok, "cuda_available": ok, "gl_devices": lambda _: [0]}
     base.update(overrides)
     return InteropEnvironment(**base)
 
@@ -51,8 +51,13 @@ def env(**overrides: Any) -> InteropEnvironment:
         (CUDA0, NVIDIA, env(cuda_python=lambda: "cuda.bindings.runtime cannot"), "cuda.bindings.runtime cannot"),
         (CUDA0, NVIDIA, env(cuda_available=lambda: "cupy sees no usable CUDA device"), "no usable CUDA device"),
         (CUDA0, "Mesa", env(), "the GL context is 'Mesa', not NVIDIA's"),
-        (CUDA0, NVIDIA, env(gl_devices=lambda: "cudaGLGetDevices failed"), "cudaGLGetDevices failed"),
-        (torch.device("cuda", 1), NVIDIA, env(gl_devices=lambda: [0]), "CUDA device(s) [0], the activations on cuda:1"),
+        (CUDA0, NVIDIA, env(gl_devices=lambda _: "cudaGLGetDevices failed"), "cudaGLGetDevices failed"),
+        (
+            torch.device("cuda", 1),
+            NVIDIA,
+            env(gl_devices=lambda _: [0]),
+            "CUDA device(s) [0], the activations on cuda:1",
+        ),
     ],
 )
 def test_each_failing_condition_is_named(
