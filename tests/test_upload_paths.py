@@ -216,6 +216,18 @@ def test_egl_device_selection_leaves_mesa_alone() -> None:
     assert "kept the default display" in out.stdout
 
 
+@pytest.mark.gl
+def test_egl_reports_no_cuda_device_behind_mesas_display(gl: Any) -> None:
+    """The query the GPU check uses to see which EGL device was opened, on an EGL without CUDA devices."""
+    from viz3d.render.context import nvidia_egl_selected
+    from viz3d.render.egl_device import current_cuda_device
+
+    if nvidia_egl_selected():
+        pytest.skip("NVIDIA's EGL: tests/test_cuda_upload.py checks the device it opened")
+    gl.set_current()
+    assert current_cuda_device() is None
+
+
 def test_arena_offsets_by_hand() -> None:
     from viz3d.gpu.pixel_buffer import arena_offsets
 
