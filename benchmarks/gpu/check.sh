@@ -30,7 +30,9 @@ OUT=${OUT:-/tmp/viz3d-gpu-out}
 mkdir -p "$OUT"
 PY=${PYTHON:-python3}
 DRY_RUN=${DRY_RUN:-}
-if [ -z "$DRY_RUN" ] && ! command -v nvidia-smi >/dev/null 2>&1; then
+if [ "$DRY_RUN" = 1 ]; then
+  DRY_RUN="DRY_RUN=1"
+elif [ -z "$DRY_RUN" ] && ! command -v nvidia-smi >/dev/null 2>&1; then
   DRY_RUN="no nvidia-smi"
 fi
 REPORT=$OUT/status.txt
