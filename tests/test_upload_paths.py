@@ -37,7 +37,7 @@ def ok() -> None:
 
 def env(**overrides: Any) -> InteropEnvironment:
     """An environment where every condition holds, except those overridden."""
-    base: dict[str, Any] = {"cupy": ok, "cuda_python": ok, "cuda_available": ok, "gl_devices": lambda: [0]}
+    base: dict[str, Any] = {"cupy": ok, "cuda_python": ok, "cuda_available": ok, "gl_devices": lambda _: [0]}
     base.update(overrides)
     return InteropEnvironment(**base)
 
@@ -50,8 +50,13 @@ def env(**overrides: Any) -> InteropEnvironment:
         (CUDA0, NVIDIA, env(cuda_python=lambda: "cuda.bindings.runtime cannot"), "cuda.bindings.runtime cannot"),
         (CUDA0, NVIDIA, env(cuda_available=lambda: "cupy sees no usable CUDA device"), "no usable CUDA device"),
         (CUDA0, "Mesa", env(), "the GL context is 'Mesa', not NVIDIA's"),
-        (CUDA0, NVIDIA, env(gl_devices=lambda: "cudaGLGetDevices failed"), "cudaGLGetDevices failed"),
-        (torch.device("cuda", 1), NVIDIA, env(gl_devices=lambda: [0]), "CUDA device(s) [0], the activations on cuda:1"),
+        (CUDA0, NVIDIA, env(gl_devices=lambda _: "cudaGLGetDevices failed"), "cudaGLGetDevices failed"),
+        (
+            torch.device("cuda", 1),
+            NVIDIA,
+            env(gl_devices=lambda _: [0]),
+            "CUDA device(s) [0], the activations on cuda:1",
+        ),
     ],
 )
 def test_each_failing_condition_is_named(
@@ -175,9 +180,28 @@ def test_host_path_texture_reads_back_exactly(gl: Any) -> None:
         tex = gloo.Texture3D(shape=(*plan.texture_shape, 1), format="red", internalformat=fmt, interpolation="nearest")
         HostUploader().upload(tex, pack_for_texture(data, plan), gl)
         back = read_texture(tex, gl)
-        expected = data.numpy() if fmt == "r32f" else data.half().float().numpy()
-        np.testing.assert_array_equal(back, expected)  # NaN compares equal with array_equal's nan handling
+        if fmt == "r32f":
+            np.testing.assert_array_equal(back, data.numpy())  # NaN compares equal with array_equal's nan handling
+        else:  # GL converts float to half but does not fix the rounding mode: any neighbouring half is right
+            from tests.gl_helpers import assert_within_one_half_step
+
+            assert_within_one_half_step(back, data.numpy())
         tex.delete()
+
+
+def test_the_half_step_comparison_accepts_either_rounding_and_nothing_further() -> None:
+    from tests.gl_helpers import assert_within_one_half_step
+
+    exact = np.array([1 + 2**-11 + 2**-13, -3.3, 0.1, 6e-6, np.nan], np.float32)  # 6e-6: a half subnormal
+    nearest = exact.astype(np.float16).astype(np.float32)
+    toward_zero = np.array([1.0, -3.298828125, 0.0999755859375, 100 * 2**-24, np.nan], np.float32)
+    assert not np.array_equal(nearest[:4], toward_zero[:4])
+    assert_within_one_half_step(nearest, exact)
+    assert_within_one_half_step(toward_zero, exact)
+    two_steps = nearest.copy()
+    two_steps[1] -= 2 * float(np.spacing(np.float16(3.3)))
+    with pytest.raises(AssertionError):
+        assert_within_one_half_step(two_steps, exact)
 
 
 def test_egl_device_selection_leaves_mesa_alone() -> None:
@@ -189,6 +213,18 @@ def test_egl_device_selection_leaves_mesa_alone() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=Path(__file__).parents[1]
     )
     assert "kept the default display" in out.stdout
+
+
+@pytest.mark.gl
+def test_egl_reports_no_cuda_device_behind_mesas_display(gl: Any) -> None:
+    """The query the GPU check uses to see which EGL device was opened, on an EGL without CUDA devices."""
+    from viz3d.render.context import nvidia_egl_selected
+    from viz3d.render.egl_device import current_cuda_device
+
+    if nvidia_egl_selected():
+        pytest.skip("NVIDIA's EGL: tests/test_cuda_upload.py checks the device it opened")
+    gl.set_current()
+    assert current_cuda_device() is None
 
 
 def test_arena_offsets_by_hand() -> None:

@@ -19,6 +19,7 @@ from typing import Any
 
 EGL_PLATFORM_DEVICE_EXT = 0x313F
 EGL_CUDA_DEVICE_NV = 0x323A
+EGL_DEVICE_EXT = 0x322C
 MAX_DEVICES = 16
 
 
@@ -39,19 +40,57 @@ def egl_devices_by_cuda_index(lib: Any) -> dict[int, int]:
         ctypes.c_uint,
         [ctypes.c_int, ctypes.POINTER(ctypes.c_void_p), ctypes.POINTER(ctypes.c_int)],
     )
-    query_attrib = _proc(
-        lib, "eglQueryDeviceAttribEXT", ctypes.c_uint, [ctypes.c_void_p, ctypes.c_int, ctypes.POINTER(ctypes.c_ssize_t)]
-    )
     devices = (ctypes.c_void_p * MAX_DEVICES)()
     count = ctypes.c_int(0)
     if not query_devices(MAX_DEVICES, devices, ctypes.byref(count)):
         raise RuntimeError("eglQueryDevicesEXT failed")
     found = {}
     for i in range(count.value):
-        value = ctypes.c_ssize_t(-1)
-        if query_attrib(devices[i], EGL_CUDA_DEVICE_NV, ctypes.byref(value)) and value.value >= 0:
-            found[int(value.value)] = int(devices[i] or 0)
+        index = _cuda_index_of_device(lib, int(devices[i] or 0))
+        if index is not None:
+            found[index] = int(devices[i] or 0)
     return found
+
+
+def _cuda_index_of_device(lib: Any, device: int) -> int | None:
+    query_attrib = _proc(
+        lib, "eglQueryDeviceAttribEXT", ctypes.c_uint, [ctypes.c_void_p, ctypes.c_int, ctypes.POINTER(ctypes.c_ssize_t)]
+    )
+    value = ctypes.c_ssize_t(-1)
+    if not query_attrib(ctypes.c_void_p(device), EGL_CUDA_DEVICE_NV, ctypes.byref(value)) or value.value < 0:
+        return None
+    return int(value.value)
+
+
+def current_cuda_device(lib: Any = None) -> int | None:
+    """The CUDA device of the EGL device behind the current context's display; None where none reports one.
+
+    Asks EGL what was opened (``eglGetCurrentDisplay`` → ``EGL_DEVICE_EXT`` →
+    ``EGL_CUDA_DEVICE_NV``) rather than trusting :func:`prefer_cuda_device`'s
+    note. Mesa, or any EGL without the device extensions, gives None.
+    """
+    if lib is None:
+        from vispy.ext import egl
+
+        lib = egl._lib
+    lib.eglGetCurrentDisplay.restype = ctypes.c_void_p
+    lib.eglGetCurrentDisplay.argtypes = []
+    display = lib.eglGetCurrentDisplay()
+    if not display:
+        return None
+    try:
+        query_display = _proc(
+            lib,
+            "eglQueryDisplayAttribEXT",
+            ctypes.c_uint,
+            [ctypes.c_void_p, ctypes.c_int, ctypes.POINTER(ctypes.c_ssize_t)],
+        )
+        device = ctypes.c_ssize_t(0)
+        if not query_display(ctypes.c_void_p(display), EGL_DEVICE_EXT, ctypes.byref(device)) or not device.value:
+            return None
+        return _cuda_index_of_device(lib, device.value)
+    except RuntimeError:  # no EGL device extensions
+        return None
 
 
 def prefer_cuda_device(cuda_index: int) -> str:
