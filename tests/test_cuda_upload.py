@@ -9,8 +9,9 @@ import pytest
 import torch
 
 from tests.gl_helpers import assert_within_one_half_step, read_texture
-from viz3d.gpu.cuda_upload import CudaUploader, staging_dtype
+from viz3d.gpu.cuda_upload import CudaUploader
 from viz3d.gpu.plan import pack_for_texture, plan_texture
+from viz3d.gpu.staging import staging_dtype
 from viz3d.gpu.upload import HostUploader, select_uploader
 
 pytestmark = [pytest.mark.cuda, pytest.mark.gl]
@@ -57,8 +58,8 @@ def test_the_egl_device_opened_is_the_one_of_the_cuda_device(gl: Any) -> None:
     """Asked of EGL itself (current display → its EGL device → EGL_CUDA_DEVICE_NV), not of viz3d's note."""
     import os
 
-    from viz3d.render import context
-    from viz3d.render.egl_device import current_cuda_device
+    from viz3d.renderer import context
+    from viz3d.renderer.egl_device import current_cuda_device
 
     gl.set_current()
     expected = int(os.environ.get("VIZ3D_CUDA_DEVICE", torch.cuda.current_device()))

@@ -13,18 +13,9 @@ import pytest
 import torch
 
 from viz3d.errors import Viz3dError, Viz3dWarning
-from viz3d.gpu.cuda_upload import (
-    GL_FLOAT,
-    GL_HALF_FLOAT,
-    CudaUploader,
-    InteropEnvironment,
-    InteropUnavailable,
-    gl_type,
-    interop_problem,
-    pbo_bytes,
-    prepare_source,
-    staging_dtype,
-)
+from viz3d.gpu.cuda_upload import CudaUploader, InteropEnvironment, InteropUnavailable, interop_problem
+from viz3d.gpu.pixel_buffer import GL_FLOAT, GL_HALF_FLOAT
+from viz3d.gpu.staging import gl_type, pbo_bytes, prepare_source, staging_dtype
 from viz3d.gpu.upload import GuardedCudaUploader, HostUploader, select_uploader
 
 CUDA0 = torch.device("cuda", 0)
@@ -218,8 +209,8 @@ def test_egl_device_selection_leaves_mesa_alone() -> None:
 @pytest.mark.gl
 def test_egl_reports_no_cuda_device_behind_mesas_display(gl: Any) -> None:
     """The query the GPU check uses to see which EGL device was opened, on an EGL without CUDA devices."""
-    from viz3d.render.context import nvidia_egl_selected
-    from viz3d.render.egl_device import current_cuda_device
+    from viz3d.renderer.context import nvidia_egl_selected
+    from viz3d.renderer.egl_device import current_cuda_device
 
     if nvidia_egl_selected():
         pytest.skip("NVIDIA's EGL: tests/test_cuda_upload.py checks the device it opened")
@@ -240,8 +231,8 @@ def test_arena_offsets_by_hand() -> None:
 @pytest.mark.parametrize("fmt", ["r32f", "r16f"])
 def test_slices_of_the_staging_buffer_hold_each_layer(copy: str, fmt: str) -> None:
     """The CUDA path's buffer fill, with numpy standing in for cupy (same semantics) and torch on the CPU."""
-    from viz3d.gpu.cuda_upload import fill_slices, fill_with_torch
     from viz3d.gpu.pixel_buffer import arena_offsets
+    from viz3d.gpu.staging import fill_slices, fill_with_torch
 
     torch.manual_seed(0)
     layers = [torch.randn(3, 4, 5) * 50, torch.randn(2, 7, 1).half(), torch.randn(6, 2, 3).transpose(1, 2)]

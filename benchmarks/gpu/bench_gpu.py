@@ -39,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch
-from common import median_time  # sets up the EGL environment first
+from common import graph_sets, median_time  # sets up the EGL environment first
 from versions import versions
 
 from viz3d.errors import describe
@@ -152,6 +152,7 @@ def run(args: argparse.Namespace, report: Report) -> None:
     layout = layout_trace(trace)
     renderer = SceneRenderer(trace, layout)
     renderer.initialize()
+    renderer.set_connections(graph_sets(trace, layout))  # frames include the dataflow, as a session draws it
     report["upload_path"] = renderer.upload_reason
     print(f"upload path: {renderer.upload_reason}")
     packed = [pack_for_texture(trace.nodes[la.node_id].display, la.plan) for la in renderer.layers]
@@ -221,7 +222,8 @@ def cuda_section(  # type: ignore[no-untyped-def]
     """The CUDA path's figures: each copy strategy, the default, its fixed cost, cupy statistics."""
     from vispy import gloo
 
-    from viz3d.gpu.cuda_upload import COPY_STRATEGIES, CudaUploader
+    from viz3d.gpu.cuda_upload import CudaUploader
+    from viz3d.gpu.staging import COPY_STRATEGIES
 
     for strategy in COPY_STRATEGIES:
         uploader = CudaUploader(copy=strategy)
