@@ -231,3 +231,12 @@ def test_modules_stay_small() -> None:
     assert sizes["viz3d/app/window.py"] <= 300
     big = {name: n for name, n in sizes.items() if n > 400}
     assert not big, f"modules over 400 lines: {big}"
+
+
+def test_cli_render_focus_cuts_away_the_layers_in_front(tmp_path: Path) -> None:
+    out = tmp_path / "focus.png"
+    args = ["render", "--size", "160x100", "--ssaa", "1", "--input", "random", "--connections", ""]
+    assert main([*args, "--out", str(out), "--focus", "conv3"]) == 0
+    assert main([*args, "--out", str(tmp_path / "all.png")]) == 0
+    assert not np.array_equal(np.asarray(Image.open(out)), np.asarray(Image.open(tmp_path / "all.png")))
+    assert main([*args, "--out", str(out), "--focus", "conv99"]) == 2

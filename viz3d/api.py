@@ -57,8 +57,9 @@ def render(
     x: torch.Tensor | None = None,
     *,
     size: tuple[int, int] = (1280, 720),
-    camera: str | Path | OrbitCamera = "overview",
+    camera: str | Path | OrbitCamera | None = None,
     select: str | Unit | None = None,
+    focus: str | None = None,
     ssaa: int = 2,
     batch_index: int = 0,
     options: ViewOptions | None = None,
@@ -75,10 +76,13 @@ def render(
     size
         (width, height) in pixels.
     camera
-        ``"overview"``, ``"front"``, ``"side"``, a saved view.json or an :class:`OrbitCamera`.
+        ``"overview"`` (default), ``"front"``, ``"side"``, a saved view.json or an :class:`OrbitCamera`.
     select
         A unit to outline and to draw ``rf``/``weights`` connections from:
         ``"LAYER:CHANNEL[:Y:X]"`` or a (node id, channel, y, x) tuple.
+    focus
+        A layer name: the layers in front of it are cut away and, unless
+        ``camera`` is given, the camera frames it.
     ssaa
         Supersampling factor for anti-aliasing (1 = off).
     batch_index
@@ -107,7 +111,9 @@ def render(
     opts = view_options(options, **settings)
     # Every argument is checked before any GL work starts.
     w, h = size
-    session = open_session(model, x, opts, batch_index, size=(w, h), camera=camera)
+    session = open_session(model, x, opts, batch_index, size=(w, h), camera=camera or "overview")
+    if focus is not None:
+        session.focus_layer(focus, frame=camera is None)
     if select is not None:
         session.select(select)
     needs = sorted(k for k in opts.connections if CONNECTION_KINDS[k].needs_selection)
@@ -123,6 +129,7 @@ def show(
     *,
     size: tuple[int, int] = (1440, 900),
     camera: str | Path | OrbitCamera = "overview",
+    focus: str | None = None,
     title: str = "viz3d",
     run: bool = True,
     options: ViewOptions | None = None,
@@ -130,12 +137,15 @@ def show(
 ) -> Any:
     """Open a window showing the network (orbit: drag, scroll, right-drag; H lists every key).
 
-    ``x`` may be a list of inputs (I cycles through them). Returns the window;
-    with ``run=True`` (default) this blocks until it is closed.
+    ``x`` may be a list of inputs (I cycles through them); ``focus`` names a
+    layer to start at. Returns the window; with ``run=True`` (default) this
+    blocks until it is closed.
     """
     from viz3d.app.window import ViewerWindow
 
     session = open_session(model, x, view_options(options, **settings), size=size, camera=camera)
+    if focus is not None:
+        session.focus_layer(focus)
     window = ViewerWindow(session, title=title)
     if run:
         window.run()

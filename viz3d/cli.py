@@ -54,6 +54,7 @@ def _add_view_options(p: argparse.ArgumentParser) -> None:
     from viz3d.scene.camera import PRESETS
     from viz3d.scene.colormaps import COLORMAPS
     from viz3d.scene.normalization import NORMALIZATIONS
+    from viz3d.session import CONNECTION_KINDS, VIEWS
 
     p.add_argument(
         "--camera",
@@ -66,10 +67,13 @@ def _add_view_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--connections",
         default="graph",
-        help="comma-separated kinds to draw: graph, rf (receptive field), weights; '' for none",
+        help="comma-separated kinds to draw: "
+        + ", ".join(f"{k.name} ({k.label})" for k in CONNECTION_KINDS.values())
+        + "; '' for none",
     )
+    p.add_argument("--focus", default=None, help="layer name: start there, the layers in front of it cut away")
     p.add_argument("--select", default=None, help="unit for rf/weights: LAYER:CHANNEL[:Y:X], e.g. conv3:5:2:4")
-    p.add_argument("--show", default="activations", choices=["activations", "weights"], help="what the slabs show")
+    p.add_argument("--show", default="activations", choices=list(VIEWS), help="what the slabs show")
     p.add_argument(
         "--shared-filter-range", action="store_true", help="weights view: one range for a layer's colour filters"
     )
@@ -169,7 +173,8 @@ def _render_to_png(args: argparse.Namespace, model_spec: str, weights: str | Non
         image = render(
             trace,
             size=args.size,
-            camera=args.camera,
+            camera=None if (args.focus and args.camera == "overview") else args.camera,
+            focus=args.focus,
             ssaa=getattr(args, "ssaa", 2),
             select=args.select,
             options=options,
@@ -222,6 +227,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     inputs = [x] + [load_input(f"sample:{k}", model).to(x.device) for k in range(1, 6)]
     trace = capture_with_progress(model, x, args.group_depth, Console(stderr=True))
     session = Session(trace, model=model, inputs=inputs, options=options, size=args.size, camera=args.camera)
+    if args.focus:
+        session.focus_layer(args.focus, frame=args.camera == "overview")
     if args.select:
         session.select(args.select)
     window = ViewerWindow(session, title="viz3d demo")

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from viz3d.capture.trace import Trace
+from viz3d.errors import Viz3dError
 from viz3d.files import atomic_write_bytes
 from viz3d.layout.slabs import RANK_GAP, RANK_GAP_FRACTION, Layout, SlabLayout
 from viz3d.scene.camera import OrbitCamera, box_corners, frame_points, load_camera_file
@@ -173,6 +174,19 @@ class Navigation:
             self.fly_to(self.focus_on_tile(slab, channel), cut_at=slab)
         else:
             self.fly_to(self.focus_on_slab(slab), cut_at=slab)
+
+    def focus_layer(self, name: str, frame: bool = True) -> None:
+        """Jump to the layer called ``name``: the layers in front cut away, and with ``frame`` the camera on it."""
+        try:
+            node = self.trace.node(name)
+        except KeyError:
+            names = ", ".join(n.name for n in self.trace.nodes[:12])
+            raise Viz3dError(f"no layer named {name!r} to focus on; layers are: {names}...") from None
+        slab = self.layout.slab(node.id)
+        self.focus_index = [s.node_id for s in self.layout.slabs].index(node.id)
+        self.set_cut(slab)
+        if frame:
+            self.set_camera(self.focus_on_slab(slab))
 
     def home(self) -> None:
         """Fly back to the overview; stepping starts again from the first layer."""
