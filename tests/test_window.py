@@ -544,3 +544,20 @@ def test_n_in_the_weights_view_switches_filter_ranges(window: ViewerWindow) -> N
     assert window.renderer.layer_for(conv1.id) is layer  # updated in place, no new textures
     key(window, "N")
     assert s.trace.node("conv1").display_norm == "channel"
+
+
+def test_repeated_draws_into_one_framebuffer_keep_their_depth(window: ViewerWindow) -> None:
+    """A second draw inside one framebuffer binding must not fall back to the (depthless) default one."""
+    from vispy import gloo
+
+    from viz3d.renderer.offscreen import Framebuffer
+
+    window.session.select("conv3:5")
+    fbo = Framebuffer()
+    with fbo.bind_size(SIZE):
+        frames = []
+        for _ in range(2):
+            window.on_draw()
+            frames.append(np.asarray(gloo.read_pixels((0, 0, *SIZE), alpha=True)))
+    fbo.delete()
+    np.testing.assert_array_equal(frames[0], frames[1])

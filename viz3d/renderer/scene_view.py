@@ -60,7 +60,12 @@ class SceneView:
 
     def sync(self) -> SceneRenderer:
         """Apply what changed in the session since the last sync (the canvas's context is made current)."""
-        self.canvas.set_current()
+        from vispy import gloo
+
+        if gloo.get_current_canvas() is not self.canvas:
+            # Only when needed: making a canvas current makes gloo rebind framebuffer 0 at its next
+            # flush, which would send a draw into an offscreen framebuffer to the window instead.
+            self.canvas.set_current()
         s, stale = self.session, self._stale
         self._stale = set()
         if "scene" in stale or self.renderer is None:
