@@ -32,6 +32,6 @@ def test_include_cycles_are_reported(tmp_path: Path, monkeypatch: pytest.MonkeyP
 
 def test_every_shader_file_loads() -> None:
     names = shaders.available_shaders()
-    assert {"slab_face.vert", "slab_face.frag", "edge.vert", "label.frag", "colormap.glsl"} <= set(names)
+    assert {"slab_face.vert", "slab_face.frag", "line.vert", "label.frag", "colormap.glsl"} <= set(names)
     for name in names:
         assert shaders.load_shader(name)

@@ -25,7 +25,7 @@ class LineBatch:
         self.on_top = on_top
         self.blend = blend
         self.count = 0
-        self._prog = gloo.Program(load_shader("edge.vert"), load_shader("edge.frag"))
+        self._prog = gloo.Program(load_shader("line.vert"), load_shader("line.frag"))
 
     def set(self, segments: np.ndarray | None, colors: np.ndarray | Sequence[float]) -> None:
         """Replace the segments; ``colors`` is one RGBA for all, or one per segment."""

@@ -233,7 +233,8 @@ class Session(Navigation):
         """Histogram bars and flag outlines while statistics are shown, else None."""
         if not self.options.stats:
             return None
-        return health_overlay(self.layout, self.trace.nodes, self.statistics(), self.options.show == "activations")
+        activations = VIEWS[self.options.show].uses_input  # the slabs show activations: flag their channels
+        return health_overlay(self.layout, self.trace.nodes, self.statistics(), activations)
 
     # --- actions --------------------------------------------------------------------
     def select(self, unit: Unit | str | None) -> None:
