@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -139,6 +140,25 @@ def _import_target(where: str, spec: str) -> Any:
         raise Viz3dError(f"bad model spec {spec!r}: cannot import module {where!r} ({exc})") from exc
 
 
+SAMPLE_SPEC = re.compile(r"sample(?::(.*))?")
+
+
+def sample_index(spec: str) -> int | None:
+    """The K of a built-in ``sample`` / ``sample:K`` input, or None when ``spec`` is something else.
+
+    A path that exists is always the user's file, whatever its name (``sample.png``).
+    """
+    found = SAMPLE_SPEC.fullmatch(spec)
+    if found is None or Path(spec).exists():
+        return None
+    k = found.group(1)
+    if k is None:
+        return 0
+    if not k.isdigit():
+        raise Viz3dError(f"bad input {spec!r}: use sample or sample:K with K a whole number >= 0, e.g. sample:3")
+    return int(k)
+
+
 def load_input(spec: str, model: nn.Module, seed: int = 0) -> torch.Tensor:
     """An input batch for ``model``: ``random``, ``sample[:K]`` or an image file.
 
@@ -159,10 +179,10 @@ def load_input(spec: str, model: nn.Module, seed: int = 0) -> torch.Tensor:
             shape = tuple(sizes[str(v)] if isinstance(v, str) else int(v) for v in guess)
         g = torch.Generator().manual_seed(seed)
         return torch.rand(tuple(shape), generator=g)
-    if spec.startswith("sample"):
+    index = sample_index(spec)
+    if index is not None:
         from viz3d.models.shapes import sample_image
 
-        index = int(spec.split(":", 1)[1]) if ":" in spec else 0
         return torch.from_numpy(sample_image(index))[None]
     path = Path(spec)
     if not path.is_file():
@@ -189,7 +209,7 @@ def load_batch(spec: str, model: nn.Module, batch: int, seed: int = 0) -> torch.
         one = load_input("random", model, seed)
         g = torch.Generator().manual_seed(seed)
         return torch.rand((batch, *one.shape[1:]), generator=g)
-    if spec.startswith("sample"):
-        start = int(spec.split(":", 1)[1]) if ":" in spec else 0
+    start = sample_index(spec)
+    if start is not None:
         return torch.cat([load_input(f"sample:{start + k}", model) for k in range(batch)])
     raise Viz3dError("--batch above 1 needs --input sample or --input random (one image is one input)")

@@ -16,6 +16,7 @@ from viz3d.capture.common import (
     signal_layouts,
 )
 from viz3d.capture.fx_capture import capture_fx
+from viz3d.capture.guard import check_real_tensors, model_untouched
 from viz3d.capture.hook_capture import capture_hooks
 from viz3d.capture.trace import CaptureMethod, Edge, Node, Trace
 from viz3d.errors import Viz3dError, warn_once
@@ -31,13 +32,17 @@ def capture(
     group_depth: int | None = None,
     method: CaptureMethod | None = None,
     progress: ProgressCallback | None = None,
+    train: bool = False,
 ) -> Trace:
     """Run ``model`` on ``x`` and record every unit's output and the edges between them.
 
     Parameters
     ----------
     model
-        Any ``nn.Module``; it is run once under ``torch.no_grad()``.
+        Any ``nn.Module``; it is run once under ``torch.no_grad()``, in eval
+        mode, and left exactly as it was found (training flags, buffers such
+        as BatchNorm statistics, hooks, autograd mode, RNG state), also when
+        the capture fails or is interrupted.
     x
         The input batch (or a tuple of inputs), on the model's device.
     batch_index
@@ -51,6 +56,9 @@ def capture(
     progress
         Called as ``progress(done, total)`` while the model runs (for
         progress bars on big models).
+    train
+        Record train-mode activations (batch statistics, active dropout)
+        instead of inference ones; the model is restored all the same.
 
     Returns
     -------
@@ -73,9 +81,37 @@ def capture(
     if not isinstance(first, torch.Tensor):
         raise Viz3dError(f"the input must be a torch.Tensor (or a tuple of them), got {type(first).__name__}")
     batch_size = int(first.shape[0]) if first.dim() > 0 else 1
+    if batch_size == 0:
+        raise Viz3dError(f"the input batch is empty (shape {tuple(first.shape)}): pass at least one sample")
+    check_real_tensors(model, x)
     if not 0 <= batch_index < max(batch_size, 1):
         raise Viz3dError(f"batch_index {batch_index} is out of range for a batch of {batch_size}")
 
+    with model_untouched(model, train):
+        raw, pairs, used, notes = _run(model, x, group_depth, method, progress)
+
+    signals = signal_layouts(raw)
+    nodes = [make_node(i, r, batch_index, batch_size, signals[i]) for i, r in enumerate(raw)]
+    trace = Trace(
+        nodes=nodes,
+        edges=classify_edges(pairs),
+        method=used,
+        batch_index=batch_index,
+        group_depth=group_depth,
+        notes=notes,
+    )
+    _report_bad_values(trace)
+    return trace
+
+
+def _run(
+    model: nn.Module,
+    x: torch.Tensor | tuple[torch.Tensor, ...],
+    group_depth: int | None,
+    method: CaptureMethod | None,
+    progress: ProgressCallback | None,
+) -> tuple[list[RawNode], list[tuple[int, int]], CaptureMethod, list[str]]:
+    """Record the run with fx, falling back to hooks (saying so once) when fx cannot trace the model."""
     raw: list[RawNode]
     used: CaptureMethod
     notes: list[str] = []
@@ -101,19 +137,7 @@ def capture(
         used = "hooks"
     else:
         raise Viz3dError(f"unknown capture method {method!r}: use 'fx' or 'hooks'")
-
-    signals = signal_layouts(raw)
-    nodes = [make_node(i, r, batch_index, batch_size, signals[i]) for i, r in enumerate(raw)]
-    trace = Trace(
-        nodes=nodes,
-        edges=classify_edges(pairs),
-        method=used,
-        batch_index=batch_index,
-        group_depth=group_depth,
-        notes=notes,
-    )
-    _report_bad_values(trace)
-    return trace
+    return raw, pairs, used, notes
 
 
 def _first_line(exc: BaseException) -> str:

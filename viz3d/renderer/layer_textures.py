@@ -17,6 +17,7 @@ import numpy as np
 from viz3d.capture.trace import Node, Trace
 from viz3d.errors import Viz3dError, warn_once
 from viz3d.gpu import TexturePlan, pack_for_texture, plan_texture, select_uploader
+from viz3d.gpu.half import half_precision_problem
 from viz3d.scene.colormaps import colormap_lut
 from viz3d.scene.normalization import ChannelStats, display_range, global_range
 
@@ -32,6 +33,7 @@ class LayerTextures:
     activation: Any  # gloo.Texture3D
     ranges: Any  # gloo.Texture2D, per-channel (lo, hi)
     stats: ChannelStats
+    format: str  # "r32f" or "r16f": R16F only where the layer survives half precision
 
 
 def layer_display_range(
@@ -45,6 +47,14 @@ def layer_display_range(
         colormap=node.display_colormap or colormap,
         rgb=node.display_rgb,
         centred=node.display_centred,
+    )
+
+
+def _activation_texture(plan: TexturePlan, texture_format: str) -> Any:
+    from vispy import gloo
+
+    return gloo.Texture3D(
+        shape=(*plan.texture_shape, 1), format="red", interpolation="nearest", internalformat=texture_format
     )
 
 
@@ -65,12 +75,11 @@ class LayerTextureSet:
         from viz3d.renderer.context import gl_info, gl_limits
 
         self.canvas = canvas
-        self.texture_format = texture_format
+        self.texture_format = texture_format  # what was asked for; layers may keep R32F (see upload)
         limit = max_texture_size or gl_limits()["max_3d_texture_size"]
         devices = [n.display.device for n in trace.nodes if n.display is not None]
-        self.uploader, self._upload_reason = select_uploader(
-            upload, devices[0] if devices else None, gl_info()["vendor"], texture_format
-        )
+        self._upload_choice = (upload, devices[0] if devices else None, gl_info()["vendor"])
+        self.uploader, self._upload_reason = select_uploader(*self._upload_choice, texture_format)
         self.layers: list[LayerTextures] = []
         for node in trace.nodes:
             if node.display is None:
@@ -82,15 +91,13 @@ class LayerTextureSet:
                     f"layer {node.name}: {h}x{w} maps exceed the GL texture limit {limit}; "
                     f"shown downsampled {plan.downsample}x"
                 )
-            tex = gloo.Texture3D(
-                shape=(*plan.texture_shape, 1), format="red", interpolation="nearest", internalformat=texture_format
-            )
+            tex = _activation_texture(plan, texture_format)
             rows = (c + RANGES_PER_ROW - 1) // RANGES_PER_ROW
             ranges = gloo.Texture2D(
                 shape=(rows, min(c, RANGES_PER_ROW), 2), format="rg", interpolation="nearest", internalformat="rg32f"
             )
             empty = ChannelStats(np.zeros(c), np.zeros(c), np.zeros(c), 0)
-            self.layers.append(LayerTextures(node.id, plan, tex, ranges, empty))
+            self.layers.append(LayerTextures(node.id, plan, tex, ranges, empty, texture_format))
         self._by_node = {layer.node_id: layer for layer in self.layers}
         self._view_lut = gloo.Texture2D(lut_image("viridis"), interpolation="nearest", internalformat="rgba8")
         self._view_colormap = "viridis"
@@ -115,8 +122,33 @@ class LayerTextureSet:
             displays.append(node.display)
         for layer, stats in zip(self.layers, self.uploader.stats(displays), strict=True):
             layer.stats = stats
+        self._choose_formats(trace)
         items = [(la.activation, pack_for_texture(d, la.plan)) for la, d in zip(self.layers, displays, strict=True)]
         self.uploader.upload_all(items, self.canvas)
+
+    def _choose_formats(self, trace: Trace) -> None:
+        """R16F where asked and safe; R32F (said once per layer) where half precision would change the picture.
+
+        The CUDA path stages every layer in one buffer of one type, so a mix
+        there means R32F for all.
+        """
+        if self.texture_format != "r16f":
+            return
+        wanted = []
+        for layer in self.layers:
+            problem = half_precision_problem(layer.stats)
+            if problem is not None and layer.format == "r16f":
+                name = trace.nodes[layer.node_id].name
+                warn_once(f"layer {name}: {problem}; kept in 32-bit float textures (R32F)")
+            wanted.append("r32f" if problem else "r16f")
+        if "r32f" in wanted and self.uploader.name == "cuda":
+            wanted = ["r32f"] * len(wanted)
+            self.uploader.release()
+            self.uploader, self._upload_reason = select_uploader(*self._upload_choice, "r32f")
+        for layer, fmt in zip(self.layers, wanted, strict=True):
+            if layer.format != fmt:
+                layer.activation.delete()
+                layer.activation, layer.format = _activation_texture(layer.plan, fmt), fmt
 
     def update_ranges(self, trace: Trace, colormap: str, normalization: str) -> None:
         """Write every layer's per-channel (lo, hi) for the view's colormap and normalization."""
@@ -149,8 +181,7 @@ class LayerTextureSet:
 
     def texture_bytes(self) -> int:
         """Bytes of activation texture memory (what the GL driver holds for them)."""
-        per = 4 if self.texture_format == "r32f" else 2
-        return sum(layer.plan.texel_count * per for layer in self.layers)
+        return sum(layer.plan.texel_count * (4 if layer.format == "r32f" else 2) for layer in self.layers)
 
     def delete(self) -> None:
         """Free the textures (CUDA registrations first: they refer to them)."""

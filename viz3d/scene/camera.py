@@ -188,10 +188,28 @@ class OrbitCamera:
             values = {k: float(state[k]) for k in ("distance", "azimuth", "elevation")}  # type: ignore[arg-type]
             fov = float(state.get("fov", self.fov))  # type: ignore[arg-type]
             ortho = float(state.get("ortho_height", self.ortho_height))  # type: ignore[arg-type]
+            _check_camera_values(target, values, fov, ortho)
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"not a viz3d camera state: {exc}") from exc
         self.target, self.mode, self.fov, self.ortho_height = target, mode, fov, ortho  # type: ignore[assignment]
         self.distance, self.azimuth, self.elevation = values["distance"], values["azimuth"], values["elevation"]
+
+
+def _check_camera_values(target: np.ndarray, values: dict[str, float], fov: float, ortho: float) -> None:
+    """Reject states that would render nothing or garbage (NaN, infinities, a zero distance)."""
+    if not np.isfinite(target).all():
+        raise ValueError(f"target must be three finite numbers, got {target.tolist()}")
+    for name, value in values.items():
+        if not math.isfinite(value):
+            raise ValueError(f"{name} must be a finite number, got {value}")
+    if values["distance"] <= 0:
+        raise ValueError(f"distance must be above 0, got {values['distance']}")
+    if not -90.0 <= values["elevation"] <= 90.0:
+        raise ValueError(f"elevation must be within -90..90 degrees, got {values['elevation']}")
+    if not (math.isfinite(fov) and 0.0 <= fov < 180.0):
+        raise ValueError(f"fov must be 0 (orthographic) or a field of view below 180 degrees, got {fov}")
+    if not (math.isfinite(ortho) and ortho > 0):
+        raise ValueError(f"ortho_height must be a finite number above 0, got {ortho}")
 
 
 def box_corners(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
