@@ -20,6 +20,7 @@ from viz3d.errors import Viz3dError
 from viz3d.scene.camera import OrbitCamera
 from viz3d.session import Session, ViewOptions
 from viz3d.session.connection_kinds import CONNECTION_KINDS, Unit
+from viz3d.session.navigation import checked_size
 
 trace = capture  # viz3d.trace(model, x): run the model once, record its graph and activations
 
@@ -106,11 +107,9 @@ def render(
     """
     from viz3d.export.offscreen import OffscreenView
 
-    if not (isinstance(size, tuple | list) and len(size) == 2 and all(isinstance(v, int) and v > 0 for v in size)):
-        raise Viz3dError(f"size must be two positive whole numbers (width, height), got {size!r}")
+    w, h = checked_size(size)
     opts = view_options(options, **settings)
     # Every argument is checked before any GL work starts.
-    w, h = size
     session = open_session(model, x, opts, batch_index, size=(w, h), camera=camera or "overview")
     if focus is not None:
         session.focus_layer(focus, frame=camera is None)

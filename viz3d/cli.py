@@ -132,12 +132,14 @@ def _build_parser() -> argparse.ArgumentParser:
 
 
 def _load(model_spec: str, weights: str | None, input_spec: str, device: str = "cpu") -> tuple[Any, Any]:
+    from viz3d.capture.guard import check_real_tensors
     from viz3d.loading import apply_weights, load_input, load_model_spec, resolve_device
 
     where = resolve_device(device)  # a bad device fails before the model is built
     model = load_model_spec(model_spec)
     if weights:
         apply_weights(model, weights)
+    check_real_tensors(model, ())  # before .to(): a meta model cannot be moved (a traceback otherwise)
     x = load_input(input_spec, model)
     return model.to(where), x.to(where)
 
@@ -208,11 +210,12 @@ def capture_with_progress(model: Any, x: Any, group_depth: int | None, console: 
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from viz3d.renderer.context import has_display
+    from viz3d.renderer.context import display_problem
 
-    if args.offscreen or not has_display():
-        if not args.offscreen:
-            _say("no display found (DISPLAY is not set): rendering the demo to a PNG instead of opening a window")
+    problem = None if args.offscreen else display_problem()
+    if args.offscreen or problem:
+        if problem:
+            _say(f"no window can open ({problem}): rendering the demo to a PNG instead")
         _render_to_png(args, "default", None)
         return 0
     from rich.console import Console

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from viz3d.capture.common import expected_input_shape
-from viz3d.errors import Viz3dError
+from viz3d.errors import Viz3dError, describe
 
 
 def resolve_device(spec: str) -> torch.device:
@@ -132,12 +132,14 @@ def _import_target(where: str, spec: str) -> Any:
         try:
             mod_spec.loader.exec_module(module)
         except Exception as exc:
-            raise Viz3dError(f"importing {path} raised {type(exc).__name__}: {exc}") from exc
+            raise Viz3dError(f"importing {path} raised {describe(exc)}") from exc
         return module
     try:
         return importlib.import_module(where)
     except ImportError as exc:
         raise Viz3dError(f"bad model spec {spec!r}: cannot import module {where!r} ({exc})") from exc
+    except Exception as exc:  # the user's module itself failed while importing
+        raise Viz3dError(f"importing module {where!r} raised {describe(exc)}") from exc
 
 
 SAMPLE_SPEC = re.compile(r"sample(?::(.*))?")

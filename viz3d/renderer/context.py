@@ -11,7 +11,7 @@ import os
 import sys
 from typing import Any, Literal
 
-from viz3d.errors import Viz3dError, describe
+from viz3d.errors import Viz3dError, describe, warn_once
 
 Backend = Literal["egl", "glfw"]
 _chosen: list[Backend] = []
@@ -38,8 +38,14 @@ def use_backend(backend: Backend) -> None:
             )
         return
     if backend == "egl":
-        if "OpenGL" in sys.modules and os.environ.get("PYOPENGL_PLATFORM") != "egl":
+        platform = os.environ.get("PYOPENGL_PLATFORM")
+        if "OpenGL" in sys.modules and platform != "egl":
             raise Viz3dError("PyOpenGL was imported before viz3d chose EGL: set PYOPENGL_PLATFORM=egl first")
+        if platform not in (None, "", "egl"):
+            # Offscreen rendering is EGL whatever the environment says; PyOpenGL is not loaded yet, so
+            # its platform can still follow (another one would send every GL call to no context).
+            warn_once(f"PYOPENGL_PLATFORM={platform} ignored: offscreen rendering uses EGL")
+            os.environ["PYOPENGL_PLATFORM"] = "egl"
         set_egl_environment()
         _select_egl_device()
     try:
@@ -59,11 +65,13 @@ def nvidia_egl_selected() -> bool:
 def set_egl_environment() -> None:
     """Defaults for headless EGL (kept when already set).
 
-    Mesa needs ``EGL_PLATFORM=surfaceless`` without a display; NVIDIA's EGL
-    opens its device platform by itself, so the variable is left alone there.
+    Mesa needs ``EGL_PLATFORM=surfaceless`` for offscreen work: with a
+    display set (even a stale one) it would otherwise try that display and
+    fail. NVIDIA's EGL opens its device platform by itself, so the variable
+    is left alone there.
     """
     os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
-    if not has_display() and not nvidia_egl_selected():
+    if not nvidia_egl_selected():
         os.environ.setdefault("EGL_PLATFORM", "surfaceless")
 
 
@@ -86,6 +94,27 @@ def _select_egl_device() -> None:
     egl_device_note = prefer_cuda_device(index)
 
 
+def display_problem() -> str | None:
+    """Why no window can open on this machine's display (None when one can), asked of glfw itself."""
+    if not has_display():
+        return "DISPLAY is not set"
+    try:
+        import glfw
+    except Exception as exc:
+        return f"glfw cannot be loaded ({describe(exc)})"
+    errors: list[str] = []
+    previous = glfw.set_error_callback(
+        lambda code, text: errors.append(text.decode() if isinstance(text, bytes) else str(text))
+    )
+    try:
+        if not glfw.init():
+            return errors[-1] if errors else "glfw could not initialize"
+        glfw.terminate()  # vispy initializes it again when it opens the window
+        return None
+    finally:
+        glfw.set_error_callback(previous)  # type: ignore[arg-type]
+
+
 def make_canvas(backend: Backend, size: tuple[int, int], show: bool, title: str = "viz3d", **kwargs: Any) -> Any:
     """A vispy Canvas on ``backend``; raises Viz3dError naming the fix when GL is unusable."""
     use_backend(backend)
@@ -94,6 +123,10 @@ def make_canvas(backend: Backend, size: tuple[int, int], show: bool, title: str 
 
         if backend != "egl":
             kwargs.setdefault("vsync", True)  # animate at display rate, never faster
+        else:
+            # A hidden canvas has no screen: a fixed DPI keeps vispy from asking xdpyinfo about
+            # whatever DISPLAY says (a stale one prints errors).
+            kwargs.setdefault("dpi", 96)
         return app.Canvas(size=size, show=show, title=title, keys=None, **kwargs)
     except Exception as exc:
         raise Viz3dError(f"cannot create an OpenGL context ({describe(exc)}); {NO_GL_HINT}") from exc

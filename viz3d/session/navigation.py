@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -26,6 +27,15 @@ FLY_SPEED_PER_RADIUS = 0.3  # scene radii per second: a 3-layer net and ResNet-1
 FAST_FACTOR = 4.0
 SPEED_PER_WHEEL_STEP = 1.25
 NO_CUT = float("inf")
+
+
+def checked_size(size: Any) -> tuple[int, int]:
+    """A (width, height) of two positive whole numbers, or a one-line error."""
+    ok = isinstance(size, tuple | list) and len(size) == 2
+    ok = ok and all(isinstance(v, int | np.integer) and not isinstance(v, bool) and v > 0 for v in size)
+    if not ok:
+        raise Viz3dError(f"size must be two positive whole numbers (width, height), got {size!r}")
+    return int(size[0]), int(size[1])
 
 
 class Navigation:
@@ -53,7 +63,7 @@ class Navigation:
 
     def resize(self, size: tuple[int, int]) -> None:
         """The front end's view size in pixels (framing and zoom use its aspect)."""
-        self.size = (max(1, int(size[0])), max(1, int(size[1])))
+        self.size = checked_size(size)
 
     def view_projection(self, aspect: float | None = None) -> np.ndarray:
         return self.camera.view_projection(aspect or self.aspect)

@@ -34,7 +34,7 @@ from viz3d.scene.colormaps import COLORMAPS
 from viz3d.scene.normalization import NORMALIZATIONS
 from viz3d.session.connection_kinds import CONNECTION_KINDS, ConnectionContext, Unit
 from viz3d.session.events import SessionEvents
-from viz3d.session.navigation import Navigation
+from viz3d.session.navigation import Navigation, checked_size
 from viz3d.session.options import ViewOptions
 from viz3d.session.unit_links import parse_unit, unit_outline
 from viz3d.session.views import VIEWS
@@ -86,7 +86,7 @@ class Session(Navigation):
         self.inputs = list(inputs)
         self.input_index = 0
         self.clock = clock
-        self.size = (max(1, int(size[0])), max(1, int(size[1])))
+        self.size = checked_size(size)
         self.captured = trace  # the activations recorded for the current input
         self.trace = self._view_trace()  # what the slabs show (the view applied)
         self.layout = layout_trace(self.trace, self.options.layout_mode)
@@ -242,6 +242,10 @@ class Session(Navigation):
         if isinstance(unit, str):
             unit = parse_unit(self.trace, unit)
         if unit is not None:
+            if len(unit) != 4 or not all(isinstance(v, int) for v in unit):
+                raise Viz3dError(f"a unit is (layer id, channel, y, x) or 'LAYER:CHANNEL[:Y:X]', got {unit!r}")
+            if not 0 <= unit[0] < len(self.trace.nodes):
+                raise Viz3dError(f"no layer with id {unit[0]}: ids are 0..{len(self.trace.nodes) - 1}")
             node = self.trace.nodes[unit[0]]
             if node.display is None:
                 raise Viz3dError(f"layer {node.name} has no activation to select a unit in")

@@ -99,7 +99,12 @@ def parse_unit(trace: Trace, text: str) -> tuple[int, int, int, int]:
         ) from None
     if node.display is None:
         raise Viz3dError(f"layer {name} has no activation to select a unit in")
-    _, h, w = (int(v) for v in node.display.shape)
+    c, h, w = (int(v) for v in node.display.shape)
+    channels = c // 3 if node.display_rgb else c
+    if len(parts) == 4 and not (0 <= yy < h and 0 <= xx < w):
+        raise Viz3dError(f"bad unit {text!r}: y must be in 0..{h - 1} and x in 0..{w - 1} for layer {name}")
+    if not 0 <= ch < channels:
+        raise Viz3dError(f"bad unit {text!r}: channel must be in 0..{channels - 1} for layer {name}")
     return node.id, ch, (h // 2 if yy < 0 else yy), (w // 2 if xx < 0 else xx)
 
 
