@@ -224,3 +224,38 @@ def test_demo_with_an_unreachable_display_writes_the_png_and_names_the_display(t
     proc = _cli({"DISPLAY": ":99"}, "demo", "--size", "64x40", "--out", "d.png", cwd=tmp_path)
     assert proc.returncode == 0 and (tmp_path / "d.png").exists(), proc.stderr
     assert "no window can open" in proc.stderr and ":99" in proc.stderr
+
+
+class Allocates(nn.Module):
+    """Fails as torch does when an allocation is larger than the memory left."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        raise RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to allocate 13743895347200 bytes.")
+
+
+WIDE = nn.Sequential(nn.Conv2d(3, 128, 3, padding=1), nn.ReLU(), nn.Conv2d(128, 128, 3, padding=1), nn.ReLU())
+
+
+@pytest.mark.parametrize("method", ["fx", "hooks"])
+def test_capture_stops_at_its_memory_budget_with_one_line(method: str) -> None:
+    with pytest.raises(Viz3dError, match=r"took \d+ MB by unit \d+ of \d+, more than the 20 MB") as info:
+        viz3d.trace(WIDE, torch.rand(1, 3, 192, 192), memory_limit=20 * 2**20, method=method)
+    assert "\n" not in str(info.value)
+    assert len(viz3d.trace(WIDE, torch.rand(1, 3, 16, 16), memory_limit=20 * 2**20, method=method)) == 5
+
+
+@pytest.mark.parametrize("method", ["fx", "hooks"])
+def test_an_allocation_larger_than_memory_is_one_line(method: str) -> None:
+    with pytest.raises(Viz3dError, match="can't allocate memory") as info:
+        viz3d.trace(nn.Sequential(nn.Conv2d(3, 4, 3), Allocates()), torch.rand(1, 3, 8, 8), method=method)
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.gl
+def test_a_frame_larger_than_free_memory_is_refused_before_drawing(monkeypatch: pytest.MonkeyPatch, gl: Any) -> None:
+    from viz3d.renderer import offscreen
+
+    monkeypatch.setattr(offscreen, "available_bytes", lambda: 64 * 2**20)
+    with pytest.raises(Viz3dError, match=r"a 4000x3000 frame with supersampling 2 needs about 0.5 GB .* lower --ssaa"):
+        viz3d.render(TRACE, size=(4000, 3000), ssaa=2)
+    assert viz3d.render(TRACE, size=(320, 200), ssaa=2).shape == (200, 320, 4)

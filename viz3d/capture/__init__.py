@@ -8,6 +8,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from viz3d.capture.budget import memory_watch, out_of_memory
 from viz3d.capture.common import (
     ProgressCallback,
     RawNode,
@@ -33,6 +34,7 @@ def capture(
     method: CaptureMethod | None = None,
     progress: ProgressCallback | None = None,
     train: bool = False,
+    memory_limit: int | None = None,
 ) -> Trace:
     """Run ``model`` on ``x`` and record every unit's output and the edges between them.
 
@@ -59,6 +61,9 @@ def capture(
     train
         Record train-mode activations (batch statistics, active dropout)
         instead of inference ones; the model is restored all the same.
+    memory_limit
+        Bytes the capture may take (default: most of the memory free when it
+        starts); past it, capture stops with a one-line error.
 
     Returns
     -------
@@ -88,7 +93,18 @@ def capture(
         raise Viz3dError(f"batch_index {batch_index} is out of range for a batch of {batch_size}")
 
     with model_untouched(model, train):
-        raw, pairs, used, notes = _run(model, x, group_depth, method, progress)
+        try:
+            raw, pairs, used, notes = _run(model, x, group_depth, method, memory_watch(x, progress, memory_limit))
+        except Viz3dError as exc:
+            line = str(exc).split("\n", 1)[0]  # torch.fx appends "While executing ..." to what passes through
+            if line == str(exc):
+                raise
+            raise Viz3dError(line) from exc
+        except (MemoryError, RuntimeError) as exc:
+            oom = out_of_memory(exc, x)
+            if oom is None:
+                raise
+            raise oom from exc
 
     signals = signal_layouts(raw)
     nodes = [make_node(i, r, batch_index, batch_size, signals[i]) for i, r in enumerate(raw)]

@@ -26,6 +26,7 @@ from viz3d.capture.common import (
     param_count,
 )
 from viz3d.capture.spatial import UNKNOWN, SpatialOp, spec_for_function
+from viz3d.errors import Viz3dError
 
 # Ops that only read metadata or are free views of no interest as units.
 _IGNORED_FUNCTIONS = {"__get__", "size", "dim", "numel", "detach", "clone", "contiguous", "to", "__getitem__"}
@@ -162,6 +163,8 @@ def capture_hooks(
     try:
         with torch.no_grad(), rec:
             model(*args)
+    except Viz3dError:
+        raise  # already one line (the memory watch)
     except Exception as exc:
         layer = rec.stack[-1] if rec.stack else "forward (outside any module)"
         op = next((type(m).__name__ for m, n in units.items() if n == layer), "function")

@@ -14,11 +14,14 @@ from typing import Any
 
 import numpy as np
 
+from viz3d.capture.budget import available_bytes, size_text
 from viz3d.errors import Viz3dError
 from viz3d.renderer.context import make_canvas
 from viz3d.renderer.scene_renderer import SceneRenderer
 
 _canvas: list[Any] = []
+# Colour and depth in the framebuffer (software GL keeps them in RAM) and the RGBA read-back.
+FRAME_BYTES_PER_PIXEL = 12
 
 
 def offscreen_canvas() -> Any:
@@ -62,12 +65,19 @@ class Framebuffer:
 
 
 def downsample(image: np.ndarray, factor: int) -> np.ndarray:
-    """Box-filter an (H·k, W·k, 4) uint8 image down by ``factor``, rounding to nearest."""
+    """Box-filter an (H·k, W·k, 4) uint8 image down by ``factor``, rounding half to even.
+
+    Integer sums over a view of the big frame: no float copy of it (an 8K
+    frame at 2× supersampling is 1 GB of bytes, 4 GB as float32).
+    """
     if factor == 1:
         return image
     h, w = image.shape[0] // factor, image.shape[1] // factor
-    blocks = image[: h * factor, : w * factor].reshape(h, factor, w, factor, -1).astype(np.float32)
-    return np.rint(blocks.mean(axis=(1, 3))).astype(np.uint8)
+    blocks = image[: h * factor, : w * factor].reshape(h, factor, w, factor, -1)
+    n = factor * factor
+    q, r = np.divmod(blocks.sum(axis=(1, 3), dtype=np.uint32), n)
+    q += (2 * r > n) | ((2 * r == n) & (q % 2 == 1))
+    return q.astype(np.uint8)
 
 
 def read_frame(
@@ -92,6 +102,13 @@ def read_frame(
     if max(big) > limit:
         raise Viz3dError(
             f"render size {w}x{h} with supersampling {ssaa} exceeds {limit} pixels; lower --ssaa or --size"
+        )
+    need = big[0] * big[1] * FRAME_BYTES_PER_PIXEL
+    free = available_bytes()
+    if free is not None and need > 0.8 * free:
+        raise Viz3dError(
+            f"a {w}x{h} frame with supersampling {ssaa} needs about {size_text(need)} but {size_text(free)} of "
+            "memory is free: lower --ssaa or --size"
         )
     if canvas is None:
         offscreen_canvas()
