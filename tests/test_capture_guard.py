@@ -38,9 +38,7 @@ def state(model: nn.Module) -> dict[str, Any]:
     return {
         "tensors": {k: v.clone() for k, v in model.state_dict().items()},
         "flags": [m.training for m in model.modules()],
-        "hooks": [
-            (len(m._forward_hooks), len(m._forward_pre_hooks), len(m._backward_hooks)) for m in model.modules()
-        ],
+        "hooks": [(len(m._forward_hooks), len(m._forward_pre_hooks), len(m._backward_hooks)) for m in model.modules()],
         "grad": torch.is_grad_enabled(),
         "rng": torch.get_rng_state(),
         "requires_grad": [p.requires_grad for p in model.parameters()],
