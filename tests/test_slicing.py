@@ -10,15 +10,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
 
 from viz3d.capture import capture
-from viz3d.capture.receptive_field import Region, receptive_field
+from viz3d.capture.display_regions import display_region
+from viz3d.capture.receptive_field import Region, receptive_field, unit_region
 from viz3d.capture.slicing import apply_slice, describe, item_specs, slice_spec
 from viz3d.capture.trace import Node, Trace
 from viz3d.capture.weights import top_weight_links
+from viz3d.layout import layout_trace
+from viz3d.layout.connections import region_rect
+from viz3d.session.unit_links import unit_connections
 
 Cut = Callable[[torch.Tensor], tuple[torch.Tensor, ...]]
 Pieces = Callable[[torch.Tensor], list[torch.Tensor]]
@@ -306,3 +311,69 @@ def test_multi_output_ops_map_each_piece() -> None:
         assert [describe(s, x.shape) for s in specs] == shown, name
         assert all(torch.equal(apply_slice(s, x), o) for s, o in zip(specs, outs, strict=True))
     assert [s.kind for s in item_specs("chunk", (x, 2, 0), {}, x.chunk(2, 0))] == ["unknown", "unknown"]
+
+
+class Tokens(nn.Module):
+    """(N, L, 8) tokens -> linear -> drop the class token -> keep 4 features."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.proj = nn.Linear(8, 6)
+
+    def forward(self, t: torch.Tensor) -> torch.Tensor:
+        return self.proj(t)[:, 1:, 2:]
+
+
+@pytest.mark.parametrize("method", ["fx", "hooks"])
+def test_token_slices_map_to_the_flat_positions_autograd_finds(method: str) -> None:
+    model = Tokens()
+    t = torch.rand(1, 17, 8)
+    trace = capture(model, t, method=method)
+    cut, proj = trace.nodes[-1], trace.node("proj")
+    assert cut.op == "getitem[:, 1:, 2:]"
+    assert cut.display is not None and tuple(cut.display.shape) == (4, 4, 4)  # 16 tokens as a 4x4 grid
+    tg = torch.zeros(1, 17, 6, requires_grad=True)  # stands in for proj's output
+    for c, y, x in [(0, 0, 0), (3, 2, 1), (1, 3, 3)]:
+        tg.grad = None
+        tg[:, 1:, 2:].transpose(1, 2).reshape(1, 4, 4, 4)[0, c, y, x].backward()
+        assert tg.grad is not None
+        expected = frozenset(int(i) for i in torch.nonzero(tg.grad[0].flatten()).flatten())
+        region = receptive_field(trace, cut.id, c, y, x)[proj.id]
+        assert region.features == expected and region.exact
+        # and drawn on proj's slab (17 tokens: class token + 4x4 grid) at that token's cell
+        shown = display_region(proj, region)
+        assert shown.channels == frozenset({c + 2}) and (shown.y0, shown.x0) == (y, x) == (shown.y1, shown.x1)
+
+
+def test_display_units_of_two_dimensional_outputs_round_trip() -> None:
+    class TwoD(nn.Module):
+        def forward(self, y: torch.Tensor) -> tuple[torch.Tensor, ...]:
+            return y[:, :, 3], y[:, 1], y.flatten(2).transpose(1, 2)[:, 1:]
+
+    trace = capture(TwoD(), torch.rand(1, 3, 4, 4))
+    nodes = [n for n in trace if len(n.shape) == 3]
+    # signals, one map, a sequence (3 x 16 is no grid), tokens (16 as 4x4), a sequence of 15
+    shown = [tuple(n.display.shape) for n in nodes if n.display is not None]
+    assert shown == [(3, 1, 4), (1, 4, 4), (1, 3, 16), (3, 4, 4), (1, 15, 3)]
+    for node in nodes:
+        assert node.display is not None
+        for c in range(int(node.display.shape[0])):
+            for y in range(int(node.display.shape[1])):
+                x = int(node.display.shape[2]) - 1
+                r = display_region(node, unit_region(node, c, y, x))
+                channels = r.channels if r.channels is not None else frozenset(range(int(node.display.shape[0])))
+                assert (channels, r.y0, r.y1, r.x0, r.x1) == (frozenset({c}), y, y, x, x)
+
+
+@pytest.mark.parametrize("method", ["fx", "hooks"])
+def test_the_cone_is_outlined_on_each_piece_of_an_unbind(method: str) -> None:
+    trace = capture(Sliced(_unbind), torch.rand(1, 3, 8, 8), method=method)
+    layout = layout_trace(trace)
+    post = trace.node("post.0")
+    sets = unit_connections(trace, layout, post.id, 1, 4, 1, kinds=("rf", "weights"))
+    corners = sets["rf"][0].p0[:, :2]
+    for name in ("unbind[0]", "unbind[2]"):
+        # 3x3 conv at (4, 1) reads rows 3..5, cols 0..2 of both stacked maps.
+        x0, y0, x1, y1 = region_rect(layout.slab(trace.node(name).id), 0, (3, 5, 0, 2), (8, 8))
+        assert np.isclose(corners, [x0, y0]).all(axis=1).any() and np.isclose(corners, [x1, y1]).all(axis=1).any()
+    assert len(sets["weights"][0]) == 2  # the two stacked maps, on the stack's slab

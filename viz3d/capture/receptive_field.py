@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 
+from viz3d.capture.display_regions import display_feature
 from viz3d.capture.spatial import SpatialOp, adaptive_rows, window_rows
 from viz3d.capture.trace import Node, Trace
 
@@ -26,8 +27,9 @@ class Region:
 
     For (C, H, W) outputs: ``channels`` (None = all) and the inclusive box
     ``y0..y1``, ``x0..x1``. For (F,) feature vectors: ``features`` (None =
-    all) and no box. ``exact`` is False once an op of unknown mapping was
-    crossed.
+    all) and no box; for 2-D outputs (tokens, signals, one map cut out of an
+    image) ``features`` are flat indices ``i * cols + j`` of the sample.
+    ``exact`` is False once an op of unknown mapping was crossed.
     """
 
     channels: frozenset[int] | None = None
@@ -190,8 +192,9 @@ def unit_region(node: Node, channel: int, y: int, x: int) -> Region:
     s = _shape(node)
     if len(s) == 3:
         return Region(frozenset({channel}), y, y, x, x)
-    if len(s) == 2 and node.display is not None and tuple(node.display.shape) == (s[0], 1, s[1]):
-        return Region(features=frozenset({channel * s[1] + x}))  # C signals (or rows) of length L
+    feature = display_feature(node, channel, y, x)
+    if feature is not None:  # a 2-D output: the flat index of the sample, whatever the display
+        return Region(features=frozenset({feature}))
     if node.display is not None:
         cols = int(node.display.shape[2])
         return Region(features=frozenset({y * cols + x}))
