@@ -187,7 +187,13 @@ def apply_slice(spec: SpatialOp, parent: torch.Tensor) -> torch.Tensor:
     """``parent`` (batch dim first) sliced as ``spec`` says: what the recorded op must have produced."""
     t = parent
     for d, idx in enumerate(spec.slice_index):
-        t = t.index_select(d + 1, torch.tensor(idx, dtype=torch.long, device=t.device))
+        size = t.shape[d + 1]
+        if idx == tuple(range(size)):
+            continue
+        if idx and idx == tuple(range(idx[0], idx[0] + len(idx))):
+            t = t.narrow(d + 1, idx[0], len(idx))  # a view: checking a plain slice copies nothing big
+        else:
+            t = t.index_select(d + 1, torch.tensor(idx, dtype=torch.long, device=t.device))
     kept = [d for d in spec.slice_dims if d >= 0]
     dropped = [d + 1 for d in range(len(spec.slice_index)) if d not in kept]
     if dropped:
