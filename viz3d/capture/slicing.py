@@ -21,7 +21,7 @@ from viz3d.capture.spatial import UNKNOWN, SpatialOp
 
 # Single-output ops that only pick indices of their first argument.
 SLICE_FUNCTIONS = frozenset({"getitem", "narrow", "select", "index_select"})
-# Ops returning consecutive pieces along one dim; the value is where ``dim`` sits (position, keyword).
+# Ops returning consecutive pieces along one dim, with the position of their ``dim`` argument.
 MULTI_SLICE_FUNCTIONS: dict[str, int] = {"split": 2, "chunk": 2, "tensor_split": 2, "split_with_sizes": 2, "unbind": 1}
 
 Picks = list[tuple[int, ...]]
@@ -104,7 +104,9 @@ def _getitem(shape: tuple[int, ...], index: Any) -> tuple[list[int], Picks] | No
     return out, picks
 
 
-def _single(name: str, args: Sequence[Any], kwargs: Mapping[str, Any], shape: tuple[int, ...]) -> Any:
+def _single(
+    name: str, args: Sequence[Any], kwargs: Mapping[str, Any], shape: tuple[int, ...]
+) -> tuple[list[int], Picks] | None:
     """(output dims, picks) of a single-output slice op, or None."""
     full: Picks = [tuple(range(s)) for s in shape]
     if name == "getitem":
@@ -144,9 +146,11 @@ def _finish(out_dims: list[int], picks: Picks, parent: torch.Tensor, out: Any) -
         slice_dims=tuple(d - 1 if d > 0 else -1 for d in out_dims[1:]),
         slice_index=tuple(picks[1:]),
     )
-    if not isinstance(out, torch.Tensor) or not same_values(apply_slice(spec, parent), out):
-        return UNKNOWN
-    return spec
+    try:
+        matches = isinstance(out, torch.Tensor) and same_values(apply_slice(spec, parent), out)
+    except (RuntimeError, NotImplementedError):
+        matches = False  # values that cannot be compared (meta tensors): no claim of exactness
+    return spec if matches else UNKNOWN
 
 
 def slice_spec(name: str, args: Sequence[Any], kwargs: Mapping[str, Any], out: Any) -> SpatialOp:
