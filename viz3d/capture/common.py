@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from viz3d.capture.display import to_display
+from viz3d.capture.slicing import MULTI_SLICE_FUNCTIONS, SLICE_FUNCTIONS, slice_display
 from viz3d.capture.spatial import UNKNOWN, SpatialOp
 from viz3d.capture.trace import Edge, EdgeKind, Node
 from viz3d.errors import Viz3dError
@@ -75,6 +76,7 @@ _KIND_BY_FUNCTION: dict[str, str] = {
     "mean": "pool",
     "conv2d": "conv",
     "linear": "linear",
+    **dict.fromkeys(SLICE_FUNCTIONS | MULTI_SLICE_FUNCTIONS.keys(), "slice"),
 }
 
 
@@ -98,7 +100,8 @@ def function_name(target: Any) -> str:
     if target is operator.getitem:
         return "getitem"
     name = getattr(target, "__name__", None) or str(target)
-    return name.replace("<built-in method ", "").split(" ")[0]
+    name = name.replace("<built-in method ", "").split(" ")[0]
+    return "getitem" if name == "__getitem__" else name  # Tensor.__getitem__ seen by the hook path
 
 
 def is_inplace(name: str, module: nn.Module | None, kwargs: Mapping[str, Any] | None) -> bool:
@@ -119,6 +122,18 @@ def flatten_tensors(value: Any) -> list[torch.Tensor]:
     if isinstance(value, (tuple, list)):
         return [t for v in value for t in flatten_tensors(v)]
     return []
+
+
+def reads_shown_output(output: Any, tensor: torch.Tensor) -> bool:
+    """Whether ``tensor`` is the output a node shows (its first), so a slice of it maps onto that node.
+
+    A single output of the same shape counts too: capture may hold a private
+    copy of it (taken before an in-place op).
+    """
+    tensors = flatten_tensors(output)
+    if not tensors:
+        return False
+    return tensors[0] is tensor or (len(tensors) == 1 and tensors[0].shape == tensor.shape)
 
 
 def param_count(module: nn.Module | None) -> int:
@@ -148,15 +163,20 @@ ONE_D_MODULES = (nn.Conv1d, nn.ConvTranspose1d, nn.BatchNorm1d, nn.MaxPool1d, nn
 def signal_layouts(raw: list[RawNode]) -> list[bool]:
     """Which (N, C, L) outputs are channels-first signals rather than (N, L, D) token sequences.
 
-    1-D convolutions, their pooling and normalization produce signals, and
-    elementwise ops (ReLU, additions) keep the layout of a same-shaped input.
+    1-D convolutions, their pooling and normalization produce signals,
+    elementwise ops (ReLU, additions) keep the layout of a same-shaped input,
+    and slices keep it too (or make rows of an image's channels: ``y[:, :, 3]``).
     """
     out: list[bool] = []
     for r in raw:
         tensors = flatten_tensors(r.output)
         shape = tuple(tensors[0].shape) if tensors else ()
         signal = len(shape) == 3 and isinstance(r.module, ONE_D_MODULES)
-        if not signal and len(shape) == 3 and r.spec.kind == "elementwise":
+        if not signal and len(shape) == 3 and r.spec.kind == "slice":
+            # y[:, :, 3] holds the channels of an image, each a row; a slice of signals keeping both dims is signals.
+            keeps_signals = r.spec.slice_dims == (0, 1) and bool(r.inputs) and out[r.inputs[0]]
+            signal = slice_display(r.spec) == "signal" or keeps_signals
+        elif not signal and len(shape) == 3 and r.spec.kind == "elementwise":
             signal = any(
                 out[p] and tuple(flatten_tensors(raw[p].output)[0].shape) == shape for p in r.inputs if p < len(out)
             )
@@ -188,6 +208,8 @@ def make_node(node_id: int, raw: RawNode, batch_index: int, batch_size: int, cha
         node.display_note = "complex output not shown"
         return node
     sample = tensor[batch_index] if tensor.dim() >= 1 and tensor.shape[0] == batch_size else tensor
+    if sample.dim() == 2 and slice_display(raw.spec) == "image":
+        sample = sample.unsqueeze(0)  # one map of an image (y[:, 2], unbind over channels)
     node.display, note = to_display(sample, channels_first)
     notes = [note] if note else []
     if len(tensors) > 1:

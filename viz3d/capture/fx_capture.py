@@ -23,8 +23,10 @@ from viz3d.capture.common import (
     is_inplace,
     module_kind,
     param_count,
+    reads_shown_output,
 )
-from viz3d.capture.spatial import UNKNOWN, spec_for_function, spec_for_module
+from viz3d.capture.slicing import MULTI_SLICE_FUNCTIONS, SLICE_FUNCTIONS, describe, item_specs, slice_spec
+from viz3d.capture.spatial import UNKNOWN, SpatialOp, spec_for_function, spec_for_module
 from viz3d.errors import Viz3dError
 
 
@@ -60,6 +62,7 @@ class _Recorder(fx.Interpreter):
         self.model = model
         self.x = x
         self.values: dict[fx.Node, Any] = {}
+        self.slices: dict[fx.Node, SpatialOp | list[SpatialOp]] = {}
         self.failure: str | None = None
 
     def run_node(self, n: fx.Node) -> Any:
@@ -75,9 +78,22 @@ class _Recorder(fx.Interpreter):
             self.failure = str(forward_error(label, op, exc, self.model, self.x))
             raise Viz3dError(self.failure) from exc
         self.values[n] = out
+        if n.op in ("call_function", "call_method"):
+            self._record_slice(n, out)
         if self.progress is not None:
             self.progress(len(self.values), self.total)
         return out
+
+    def _record_slice(self, n: fx.Node, out: Any) -> None:
+        """Map a slice's outputs to its input now, before later in-place ops can change either."""
+        name = str(n.target) if n.op == "call_method" else function_name(n.target)
+        if name not in SLICE_FUNCTIONS and name not in MULTI_SLICE_FUNCTIONS:
+            return
+        args, kwargs = self.fetch_args_kwargs_from_env(n)
+        if name in SLICE_FUNCTIONS and isinstance(out, torch.Tensor):
+            self.slices[n] = slice_spec(name, args, kwargs, out)
+        elif name in MULTI_SLICE_FUNCTIONS and isinstance(out, (tuple, list)):
+            self.slices[n] = item_specs(name, args, kwargs, out)
 
     def _protect_inplace_input(self, n: fx.Node) -> None:
         """Clone the recorded input of an in-place op so the record stays true."""
@@ -110,7 +126,8 @@ def capture_fx(
     values = recorder.values
 
     raw: list[RawNode] = []
-    index: dict[fx.Node, int] = {}
+    index: dict[fx.Node, list[int]] = {}  # the raw nodes an fx node's value stands for
+    items: dict[fx.Node, list[int]] = {}  # each output of a split/chunk/unbind: its raw node (-1: unused)
     seen_names: dict[str, int] = {}
     for n in gm.graph.nodes:
         if n.op in ("output", "get_attr") or n not in values:
@@ -118,12 +135,20 @@ def capture_fx(
         value = values[n]
         if not flatten_tensors(value):
             continue  # shape arithmetic (x.size(0)) and other non-tensor values
-        # getitem on a multi-output node is the same data: alias, no new slab.
-        if n.op == "call_function" and n.target is operator.getitem:
-            src = n.args[0]
-            if isinstance(src, fx.Node) and src in index:
-                index[n] = index[src]
+        src = n.args[0] if n.args else None
+        if n.op == "call_function" and n.target is operator.getitem and isinstance(src, fx.Node):
+            if src in items:  # one piece of a split: the slice node made for it
+                index[n] = [i for i in (items[src][p] for p in _picked(len(items[src]), n.args[1])) if i >= 0]
                 continue
+            if src in index and not isinstance(values.get(src), torch.Tensor):
+                index[n] = index[src]  # an output of a multi-output module or op: the same data, no new slab
+                continue
+        specs = recorder.slices.get(n)
+        if isinstance(specs, list):
+            inputs = [i for a in n.all_input_nodes if a in index for i in index[a]]
+            items[n] = _add_pieces(raw, n, value, specs, inputs, _slice_parent(n, index, raw, values))
+            index[n] = [i for i in items[n] if i >= 0]
+            continue
         module: nn.Module | None = None
         spec = UNKNOWN
         if n.op == "placeholder":
@@ -138,14 +163,66 @@ def capture_fx(
             real_args = fx.node.map_arg(n.args, lambda a: values.get(a))
             real_kwargs = fx.node.map_arg(n.kwargs, lambda a: values.get(a))
             spec = spec_for_function(fname, real_args, real_kwargs)
+            if isinstance(specs, SpatialOp):
+                parent = _slice_parent(n, index, raw, values)
+                spec = specs if parent is not None else UNKNOWN
+                if parent is not None and spec.kind == "slice":
+                    op = fname + describe(spec, tuple(flatten_tensors(raw[parent].output)[0].shape))
         count = seen_names.get(name, 0)
         seen_names[name] = count + 1
         if count:
             name = f"{name}#{count + 1}"  # a module called more than once
-        inputs = [index[a] for a in n.all_input_nodes if a in index]
-        index[n] = len(raw)
+        inputs = [i for a in n.all_input_nodes if a in index for i in index[a]]
+        index[n] = [len(raw)]
         raw.append(
             RawNode(name=name, op=op, kind=kind, params=params, output=value, inputs=inputs, spec=spec, module=module)
         )
     pairs = [(s, d) for d, r in enumerate(raw) for s in dict.fromkeys(r.inputs)]
     return raw, pairs
+
+
+def _picked(count: int, key: Any) -> list[int]:
+    """Which of ``count`` outputs ``outputs[key]`` takes (an int or a slice of the tuple)."""
+    chosen = list(range(count))[key]
+    return chosen if isinstance(chosen, list) else [chosen]
+
+
+def _slice_parent(
+    n: fx.Node, index: dict[fx.Node, list[int]], raw: list[RawNode], values: dict[fx.Node, Any]
+) -> int | None:
+    """The raw node a slice's first argument is, if that node shows exactly that tensor."""
+    src = n.args[0] if n.args else None
+    if not isinstance(src, fx.Node) or len(index.get(src, [])) != 1:
+        return None
+    parent = index[src][0]
+    sliced = values.get(src)
+    return parent if isinstance(sliced, torch.Tensor) and reads_shown_output(raw[parent].output, sliced) else None
+
+
+def _add_pieces(
+    raw: list[RawNode], n: fx.Node, value: Any, specs: list[SpatialOp], inputs: list[int], parent: int | None
+) -> list[int]:
+    """One slice node per used output of a split/chunk/unbind; returns each output's raw index (-1: unused).
+
+    ``parent`` is the node the pieces are cut from, when it shows exactly the
+    tensor cut; otherwise the pieces keep their edges but no exact mapping.
+    """
+    used: set[int] = set()
+    for user in n.users:
+        if user.op == "call_function" and user.target is operator.getitem and user.args[0] is n:
+            if user.users:  # fx makes a getitem for every unpacked name, used or not
+                used.update(_picked(len(specs), user.args[1]))
+        else:
+            used.update(range(len(specs)))  # the whole tuple goes on (torch.cat(y.chunk(4, 1)))
+    fname = str(n.target) if n.op == "call_method" else function_name(n.target)
+    parent_shape = tuple(flatten_tensors(raw[parent].output)[0].shape) if parent is not None else ()
+    out = []
+    for i, spec in enumerate(specs):
+        if i not in used:
+            out.append(-1)
+            continue
+        spec = spec if parent is not None else UNKNOWN
+        op = fname + (describe(spec, parent_shape) if spec.kind == "slice" else "")
+        out.append(len(raw))
+        raw.append(RawNode(f"{n.name}[{i}]", op, "slice", 0, value[i], list(inputs), spec))
+    return out

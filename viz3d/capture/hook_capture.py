@@ -2,8 +2,9 @@
 
 Forward hooks on the unit modules record their outputs; a TorchFunctionMode
 records the functional ops that run between units (residual ``+``,
-``torch.cat``, ``flatten``). Edges come from tensor identity: each op's input
-tensors are looked up among the outputs recorded so far.
+``torch.cat``, ``flatten``, slices such as ``y[:, 4:]`` and each output of
+``split``/``chunk``/``unbind``). Edges come from tensor identity: each op's
+input tensors are looked up among the outputs recorded so far.
 """
 
 from __future__ import annotations
@@ -24,12 +25,14 @@ from viz3d.capture.common import (
     is_inplace,
     module_kind,
     param_count,
+    reads_shown_output,
 )
-from viz3d.capture.spatial import UNKNOWN, SpatialOp, spec_for_function
+from viz3d.capture.slicing import MULTI_SLICE_FUNCTIONS, SLICE_FUNCTIONS, describe, item_specs, slice_spec
+from viz3d.capture.spatial import UNKNOWN, SpatialOp, spec_for_function, spec_for_module
 from viz3d.errors import Viz3dError
 
 # Ops that only read metadata or are free views of no interest as units.
-_IGNORED_FUNCTIONS = {"__get__", "size", "dim", "numel", "detach", "clone", "contiguous", "to", "__getitem__"}
+_IGNORED_FUNCTIONS = {"__get__", "size", "dim", "numel", "detach", "clone", "contiguous", "to"}
 
 
 def unit_modules(model: nn.Module, group_depth: int | None) -> dict[nn.Module, str]:
@@ -130,6 +133,8 @@ class _HookRecorder(TorchFunctionMode):
             param_count(module),
             self._inputs(args),
             output,
+            spec_for_module(module),
+            module,
         )
 
     def __torch_function__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
@@ -141,10 +146,34 @@ class _HookRecorder(TorchFunctionMode):
         out = func(*args, **kwargs)
         if outside:
             inputs = self._inputs((args, kwargs))
-            if inputs:
+            if inputs and name in MULTI_SLICE_FUNCTIONS and isinstance(out, (tuple, list)):
+                self._record_pieces(name, args, kwargs, inputs, out)
+            elif inputs and name in SLICE_FUNCTIONS:
+                spec = slice_spec(name, args, kwargs, out) if self._sliced(args) is not None else UNKNOWN
+                described = describe(spec, tuple(args[0].shape)) if spec.kind == "slice" else ""
+                self.record(name, name + described, "slice", 0, inputs, out, spec)
+            elif inputs:
                 spec = spec_for_function(name, args, kwargs)
                 self.record(name, name, function_kind(name), 0, inputs, out, spec)
         return out
+
+    def _sliced(self, args: Any) -> int | None:
+        """The recorded node a slice cuts from, if it shows exactly the tensor cut (else no mapping)."""
+        sliced = args[0] if args else None
+        if not isinstance(sliced, torch.Tensor) or id(sliced) not in self.producer:
+            return None
+        parent = self.producer[id(sliced)]
+        return parent if reads_shown_output(self.raw[parent].output, sliced) else None
+
+    def _record_pieces(self, name: str, args: Any, kwargs: Any, inputs: list[int], outs: Any) -> None:
+        """One slice node per output of a split/chunk/unbind; unused ones are pruned after the run."""
+        specs = item_specs(name, args, kwargs, outs) if self._sliced(args) is not None else [UNKNOWN] * len(outs)
+        count = self.calls.get(name, 0)
+        self.calls[name] = count + 1
+        base = f"{name}#{count + 1}" if count else name
+        for i, (spec, piece) in enumerate(zip(specs, outs, strict=True)):
+            described = describe(spec, tuple(args[0].shape)) if spec.kind == "slice" else ""
+            self.record(f"{base}[{i}]", name + described, "slice", 0, inputs, piece, spec)
 
 
 def capture_hooks(
@@ -162,7 +191,7 @@ def capture_hooks(
         handles.append(module.register_forward_hook(rec.post_hook))
     try:
         with torch.no_grad(), rec:
-            model(*args)
+            returned = model(*args)
     except Viz3dError:
         raise  # already one line (the memory watch)
     except Exception as exc:
@@ -172,22 +201,30 @@ def capture_hooks(
     finally:
         for h in handles:
             h.remove()
-    return _prune_dead_functions(rec.raw)
+    return _prune_dead_functions(rec.raw, returned)
 
 
-def _prune_dead_functions(raw: list[RawNode]) -> tuple[list[RawNode], list[tuple[int, int]]]:
-    """Drop functional ops whose result feeds nothing (``y.mean() > 0`` in an ``if``).
+def _prune_dead_functions(raw: list[RawNode], returned: Any) -> tuple[list[RawNode], list[tuple[int, int]]]:
+    """Drop functional ops whose result feeds nothing (``y.mean() > 0`` in an ``if``, the unused half of a split).
 
     They are control-flow tests, not dataflow; fx never sees them either. The
-    last node (the output) and every module's output are kept.
+    last node, every node whose output the model returns, and every module's
+    output are kept.
     """
+    out_ids = {id(t) for t in flatten_tensors(returned)}
     alive = [True] * len(raw)
     changed = True
     while changed:
         changed = False
         used = {s for i, r in enumerate(raw) if alive[i] for s in r.inputs}
         for i, r in enumerate(raw[:-1]):
-            if alive[i] and i not in used and r.params == 0 and r.kind != "input" and r.op == r.name.split("#")[0]:
+            functional = r.module is None and r.kind != "input"
+            if (
+                alive[i]
+                and i not in used
+                and functional
+                and not any(id(t) in out_ids for t in flatten_tensors(r.output))
+            ):
                 alive[i] = False
                 changed = True
     new_index = {old: new for new, old in enumerate(i for i in range(len(raw)) if alive[i])}

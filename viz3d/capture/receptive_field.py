@@ -2,7 +2,7 @@
 
 Regions are computed backwards from the unit through every op's
 :class:`~viz3d.capture.spatial.SpatialOp` (kernel, stride, padding,
-dilation, adaptive bins, concatenation offsets, flatten order), through
+dilation, adaptive bins, concatenation offsets, slices, flatten order), through
 branches and merges, down to the input. A region is a box of rows and
 columns plus the set of channels involved, in each node's own coordinates
 (sample dimension removed). Ops of unknown mapping depend on everything
@@ -16,7 +16,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 
-from viz3d.capture.spatial import adaptive_rows, window_rows
+from viz3d.capture.display_regions import display_feature
+from viz3d.capture.spatial import SpatialOp, adaptive_rows, window_rows
 from viz3d.capture.trace import Node, Trace
 
 
@@ -26,8 +27,9 @@ class Region:
 
     For (C, H, W) outputs: ``channels`` (None = all) and the inclusive box
     ``y0..y1``, ``x0..x1``. For (F,) feature vectors: ``features`` (None =
-    all) and no box. ``exact`` is False once an op of unknown mapping was
-    crossed.
+    all) and no box; for 2-D outputs (tokens, signals, one map cut out of an
+    image) ``features`` are flat indices ``i * cols + j`` of the sample.
+    ``exact`` is False once an op of unknown mapping was crossed.
     """
 
     channels: frozenset[int] | None = None
@@ -59,7 +61,10 @@ def _shape(node: Node) -> tuple[int, ...]:
 
 
 def _full(node: Node, exact: bool = True) -> Region:
-    s = _shape(node)
+    return _full_shape(_shape(node), exact)
+
+
+def _full_shape(s: tuple[int, ...], exact: bool = True) -> Region:
     if len(s) == 3:
         return Region(None, 0, s[1] - 1, 0, s[2] - 1, exact=exact)
     return Region(None, features=None, exact=exact)
@@ -74,6 +79,62 @@ def _box_of_features(features: frozenset[int] | None, parent: Node) -> Region:
     ch, rest = np.divmod(idx, h * w)
     ys, xs = np.divmod(rest, w)
     return Region(frozenset(int(v) for v in ch), int(ys.min()), int(ys.max()), int(xs.min()), int(xs.max()))
+
+
+def _region_of_product(picked: list[set[int]], ps: tuple[int, ...], exact: bool) -> Region:
+    """The region of a parent holding every combination of the per-dim index sets ``picked``."""
+    full = [len(p) == s for p, s in zip(picked, ps, strict=True)]
+    if len(ps) == 3:
+        channels = None if full[0] else frozenset(picked[0])
+        return Region(channels, min(picked[1]), max(picked[1]), min(picked[2]), max(picked[2]), exact=exact)
+    if all(full):
+        return Region(None, features=None, exact=exact)
+    grids = np.meshgrid(*(np.array(sorted(p)) for p in picked), indexing="ij")
+    return _region_of_points([g.ravel() for g in grids], ps, exact)
+
+
+def _region_of_points(coords: list[np.ndarray], ps: tuple[int, ...], exact: bool) -> Region:
+    """The region of a parent holding the points ``coords`` (one index array per dim)."""
+    if len(ps) == 3:
+        channels = frozenset(int(c) for c in np.unique(coords[0]))
+        ys, xs = coords[1], coords[2]
+        channels_or_all = None if len(channels) == ps[0] else channels
+        return Region(channels_or_all, int(ys.min()), int(ys.max()), int(xs.min()), int(xs.max()), exact=exact)
+    flat = np.ravel_multi_index(tuple(coords), ps)
+    return Region(features=frozenset(int(f) for f in np.unique(flat)), exact=exact)
+
+
+def _through_slice(spec: SpatialOp, region: Region, ps: tuple[int, ...], ns: tuple[int, ...]) -> Region | None:
+    """The parent positions a region of a slice's output holds (see ``SpatialOp.slice_dims``)."""
+    if not (1 <= len(ps) <= 3 and 1 <= len(ns) <= 3) or len(spec.slice_dims) != len(ns):
+        return _full_shape(ps, exact=False)
+    source = [spec.slice_dims.index(d) if d in spec.slice_dims else None for d in range(len(ps))]
+    if len(ns) == 3 or region.features is None:
+        # A box of channels x rows x cols (or everything): map each dim's index set on its own.
+        wanted = [set(range(s)) for s in ns]
+        if len(ns) == 3:
+            channels = region.channels if region.channels is not None else range(ns[0])
+            wanted = [set(channels), set(range(region.y0, region.y1 + 1)), set(range(region.x0, region.x1 + 1))]
+        picked = [
+            {idx[o] for o in wanted[k]} if k is not None else {idx[0]}
+            for idx, k in zip(spec.slice_index, source, strict=True)
+        ]
+        return _region_of_product(picked, ps, region.exact) if all(picked) else None
+    # Single features of a 1-D or 2-D output: map each point, so no false combinations appear.
+    points = np.unravel_index(np.array(sorted(region.features)), ns)
+    coords = [
+        np.asarray(idx)[points[k]] if k is not None else np.full(len(points[0]), idx[0])
+        for idx, k in zip(spec.slice_index, source, strict=True)
+    ]
+    return _region_of_points(coords, ps, region.exact)
+
+
+def _through_stack(region: Region, parent_pos: int, ps: tuple[int, ...]) -> Region | None:
+    """The (H, W) parent that became channel ``parent_pos`` of a stack: the box as flat features."""
+    if region.channels is not None and parent_pos not in region.channels:
+        return None
+    rows, cols = set(range(region.y0, region.y1 + 1)), set(range(region.x0, region.x1 + 1))
+    return _region_of_product([rows, cols], ps, region.exact)
 
 
 def _backward(trace: Trace, node: Node, region: Region, parent_pos: int) -> Region | None:
@@ -111,6 +172,11 @@ def _backward(trace: Trace, node: Node, region: Region, parent_pos: int) -> Regi
             return region
         picked = frozenset(c - offset for c in region.channels if c in wanted)
         return replace(region, channels=picked) if picked else None
+    if spec.kind == "slice":
+        # Only the sliced tensor is read at positions; index tensors carry no gradient.
+        return _through_slice(spec, region, ps, ns) if parent_pos == 0 else None
+    if spec.kind == "stack" and len(ps) == 2 and len(ns) == 3:
+        return _through_stack(region, parent_pos, ps)
     if spec.kind == "flatten" and len(ps) == 3:
         return replace(_box_of_features(region.features, parent), exact=region.exact)
     if spec.kind == "global_pool" and len(ps) == 3:
@@ -126,6 +192,9 @@ def unit_region(node: Node, channel: int, y: int, x: int) -> Region:
     s = _shape(node)
     if len(s) == 3:
         return Region(frozenset({channel}), y, y, x, x)
+    feature = display_feature(node, channel, y, x)
+    if feature is not None:  # a 2-D output: the flat index of the sample, whatever the display
+        return Region(features=frozenset({feature}))
     if node.display is not None:
         cols = int(node.display.shape[2])
         return Region(features=frozenset({y * cols + x}))

@@ -12,7 +12,9 @@ from typing import Any, Literal
 
 from torch import nn
 
-SpatialKind = Literal["window", "adaptive", "elementwise", "concat", "flatten", "dense", "global_pool", "unknown"]
+SpatialKind = Literal[
+    "window", "adaptive", "elementwise", "concat", "stack", "slice", "flatten", "dense", "global_pool", "unknown"
+]
 
 ELEMENTWISE_FUNCTIONS = frozenset(
     {
@@ -36,7 +38,12 @@ class SpatialOp:
     ``window``: conv/pool, output (y, x) reads rows ``y·s - p .. y·s - p + (k-1)·d``;
     ``adaptive``: adaptive pooling to ``out_size``; ``elementwise``: same
     positions and channels; ``concat``: inputs stacked along channels;
-    ``flatten``: (C, H, W) → C·H·W features; ``dense``: every input feature;
+    ``stack``: (H, W) inputs stacked as one channel each; ``slice``: a
+    view that picks indices (``y[:, 4:]``, ``split``, ``narrow``, ``unbind``):
+    output dim ``k`` indexes parent dim ``slice_dims[k]`` (-1: a new size-1
+    dim) at the parent indices ``slice_index[slice_dims[k]]``, and a parent
+    dim missing from ``slice_dims`` is fixed at its one index (dims are per
+    sample: the batch dim is never sliced); ``flatten``: (C, H, W) → C·H·W features; ``dense``: every input feature;
     ``global_pool``: (C, H, W) → C features; ``unknown``: everything (drawn
     as an approximation).
     """
@@ -49,6 +56,8 @@ class SpatialOp:
     groups: int = 1
     mixes_channels: bool = False
     out_size: tuple[int, int] | None = None
+    slice_dims: tuple[int, ...] = ()
+    slice_index: tuple[tuple[int, ...], ...] = ()
 
 
 UNKNOWN = SpatialOp()
@@ -127,6 +136,11 @@ def spec_for_function(name: str, args: Sequence[Any], kwargs: Mapping[str, Any])
     if name in ("cat", "concat", "concatenate"):
         dim = arg(1, "dim", 0)
         return SpatialOp("concat") if dim in (1, -3) else UNKNOWN
+    if name == "stack":
+        tensors = arg(0, "tensors", ())
+        rank = tensors[0].dim() if tensors and hasattr(tensors[0], "dim") else 0
+        # (N, H, W) maps stacked at dim 1 become the channels of one (N, K, H, W) image.
+        return SpatialOp("stack") if rank == 3 and arg(1, "dim", 0) % 4 == 1 else UNKNOWN
     if name == "flatten":
         return SpatialOp("flatten") if arg(1, "start_dim", 0) == 1 else UNKNOWN
     if name == "linear":

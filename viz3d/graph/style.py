@@ -15,6 +15,7 @@ KIND_STYLE: dict[str, tuple[str, Shape]] = {
     "linear": ("#e15759", "double"),
     "merge": ("#edc948", "ellipse"),
     "reshape": ("#9c755f", "round"),
+    "slice": ("#ff9da7", "round"),
     "block": ("#76b7b2", "double"),
     "identity": ("#bab0ac", "round"),
     "other": ("#bab0ac", "rect"),

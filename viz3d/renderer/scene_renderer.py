@@ -215,6 +215,8 @@ class SceneRenderer:
                 detail = node.display_note  # weights: "16 filters 5x5, RGB", "32x16 kernels 3x3"
             else:
                 detail = "x".join(str(int(s)) for s in node.display.shape)
+                if node.kind == "slice":
+                    detail = f"{node.op} {detail}"  # which part of its source: split[:, 3:] 5x8x8
             out.append(f"{node.name}  {detail}".strip())
         return out
 

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 import numpy as np
 import torch
 
+from viz3d.capture.display_regions import display_region
 from viz3d.capture.receptive_field import Region, receptive_field, region_field, top_contributions, unit_region
 from viz3d.capture.trace import Trace
 from viz3d.capture.weights import top_weight_links
@@ -67,7 +68,10 @@ def unit_connections(
             regions[node_id] = unit_region(node, channel, y, x)
         else:
             regions = receptive_field(trace, node_id, channel, y, x)
-        out["rf"] = [rf_connections(layout, regions, node_id, point, _displays(trace))]
+        # 2-D outputs hold flat sample indices: outline them where their display shows them.
+        shown = {nid: display_region(trace.nodes[nid], r) for nid, r in regions.items()}
+        shown = {nid: r for nid, r in shown.items() if r.channels != frozenset()}
+        out["rf"] = [rf_connections(layout, shown, node_id, point, _displays(trace))]
     if "weights" in kinds and node.inputs:
         output = channel if len(node.shape) == 4 else y * w + x
         links = top_weight_links(trace, node_id, output, TOP_K_WEIGHTS)
