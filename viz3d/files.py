@@ -64,16 +64,22 @@ def output_format(path: str | Path, formats: Collection[str]) -> str:
     return fmt
 
 
-def _real_target(path: Path) -> tuple[Path, os.stat_result | None]:
-    """The file a write to ``path`` lands in (every symlink followed) and its stat, None when it is new."""
-    if str(path).endswith(os.sep) or path.is_dir():
+def _may(path: Path, mode: int) -> bool:
+    """Whether this process may access ``path`` so: the effective ids decide, as they do for the write itself."""
+    return os.access(path, mode, effective_ids=os.access in os.supports_effective_ids)
+
+
+def _real_target(name: str | Path) -> tuple[Path, os.stat_result | None]:
+    """The file a write to ``name`` lands in (every symlink followed) and its stat, None when it is new."""
+    path = Path(name)  # drops a trailing slash: look at the name as given first
+    if str(name).endswith(os.sep) or path.is_dir():
         raise Viz3dError(f"output path {path} is a folder; give a file name such as {path / 'frame.png'}")
     real = Path(os.path.realpath(path))
-    via = f" (where the link {path} points)" if real != Path(os.path.abspath(path)) else ""
+    via = f" (where the link {path} points)" if path.is_symlink() else ""
     parent = real.parent
     if not parent.is_dir():
         raise Viz3dError(f"output folder {parent}{via} does not exist; create it first")
-    if not os.access(parent, os.W_OK | os.X_OK):
+    if not _may(parent, os.W_OK | os.X_OK):
         raise Viz3dError(f"output folder {parent}{via} is not writable; choose another --out or fix its permissions")
     try:
         st = os.stat(real)
@@ -93,7 +99,7 @@ def _real_target(path: Path) -> tuple[Path, os.stat_result | None]:
             f"output file {path}{via} has {st.st_nlink - 1} other hard link(s); a new file would split them from it: "
             "remove the other links or choose another name"
         )
-    if not os.access(real, os.W_OK):
+    if not _may(real, os.W_OK):
         raise Viz3dError(f"output file {path}{via} is read-only; make it writable or choose another name")
     return real, st
 
@@ -106,9 +112,10 @@ def check_output_path(path: str | Path, formats: Collection[str] | None = None) 
     the fix: an unknown extension, a missing or read-only folder, a folder,
     FIFO, device node or socket at the path, a read-only or hard-linked file.
     """
+    real = _real_target(path)[0]  # first: "/dev/null is a character device" says more than its extension
     if formats is not None:
         output_format(path, formats)
-    return _real_target(Path(path))[0]
+    return real
 
 
 def _temp_prefix(name: str) -> str:
@@ -180,7 +187,7 @@ def _keep_metadata(fd: int, st: os.stat_result) -> None:
 def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
     """Write ``data`` to ``path`` atomically (see the module notes: links, modes, refusals); return ``path``."""
     given = Path(path)
-    target, st = _real_target(given)
+    target, st = _real_target(path)
     remove_stale_temps(target)
     fd, tmp = _open_temp(target)
     try:
@@ -237,7 +244,7 @@ def image_bytes(image: np.ndarray, fmt: str, background: tuple[int, int, int] = 
     buf = io.BytesIO()
     options: dict[str, int | bool] = {"quality": 95} if pil_format == "JPEG" else {}
     if pil_format == "WEBP":
-        options = {"lossless": True}
+        options = {"lossless": True, "exact": True}  # exact: keep the colour under transparent pixels
     img.save(buf, format=pil_format, **options)
     return buf.getvalue()
 
@@ -248,8 +255,8 @@ def save_image(image: np.ndarray, path: str | Path, background: tuple[int, int, 
     Any other extension is a :class:`Viz3dError`; JPEG composites alpha on ``background``.
     """
     _check_image(image)
+    check_output_path(path, IMAGE_FORMATS)  # before encoding: a big frame's encoding is wasted on an unwritable path
     fmt = output_format(path, IMAGE_FORMATS)
-    check_output_path(path)  # before encoding: a big frame's encoding is wasted on an unwritable path
     return atomic_write_bytes(path, image_bytes(image, fmt, background))
 
 
