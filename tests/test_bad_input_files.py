@@ -234,6 +234,11 @@ def images(d: Path) -> None:
     png16(colour, d / "rgb16.png", 2)
     np.save(d / "rgb16.npy", colour)
     (d / "cut.png").write_bytes((d / "rgb.png").read_bytes()[:60])
+    (d / "notes.png").write_text("not an image")
+    sideways = Image.new("RGB", (8, 4), (255, 0, 0))
+    exif = sideways.getexif()
+    exif[0x0112] = 6  # stored sideways: turn 90 degrees clockwise to view
+    sideways.save(d / "exif.png", exif=exif)
 
 
 def load(name: str, model: nn.Module = FLAT_MODEL) -> Callable[[Path], Any]:
@@ -379,6 +384,12 @@ def flat_folded(d: Path, r: Result) -> None:
     assert (d / "flat.svg").stat().st_size < 20_000 and peak < 64 * 2**20  # loosely: 802 boxes took gigabytes
 
 
+def jpeg_render(d: Path, r: Result) -> None:
+    assert (d / "x.jpg").read_bytes()[:3] == b"\xff\xd8\xff"
+    with Image.open(d / "x.jpg") as im:
+        assert im.format == "JPEG" and im.mode == "RGB" and im.size == (96, 64)
+
+
 def period_three(d: Path) -> Any:
     blocks = [m for _ in range(50) for m in (nn.Conv2d(4, 4, 1), nn.BatchNorm2d(4), nn.ReLU())]
     return build_graph(capture(nn.Sequential(nn.Conv2d(3, 4, 1), *blocks, nn.Flatten()), torch.rand(1, 3, 4, 4)))
@@ -437,6 +448,10 @@ CASES = [
         setup=images,
     ),
     Case("truncated PNG", load("cut.png"), error="cannot read input image", setup=images),
+    Case("text file named .png", load("notes.png"), error="save it as one of those", setup=images),
+    Case(
+        "EXIF orientation applied", load("exif.png"), outcome=lambda d, r: r.value.shape == (1, 3, 8, 4), setup=images
+    ),
     Case(
         "decompression bomb (over 2x limit)",
         load("bomb.png"),
@@ -695,7 +710,7 @@ GL_CASES = [
     Case(
         "CLI render .jpg is JPEG",
         ("render", "--size", "96x64", "--ssaa", "1", "--input", "random", "--out", "{d}/x.jpg"),
-        outcome=lambda d, r: Image.open(d / "x.jpg").format == "JPEG" and (d / "x.jpg").read_bytes()[:2] == b"\xff\xd8",
+        outcome=jpeg_render,
     ),
 ]
 UMASK = os.umask(0o022)

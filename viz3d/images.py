@@ -52,7 +52,12 @@ def _open(path: Path) -> Image.Image:
                 f"input image {path} has {size}, over Pillow's safety limit of {Image.MAX_IMAGE_PIXELS:,}: "
                 "downscale it first (the model sees a small image anyway)"
             ) from None
-        except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+        except UnidentifiedImageError as exc:
+            raise Viz3dError(
+                f"cannot read input image {path}: {_one_line(exc)} (Pillow decodes PNG, JPEG, WebP, BMP, GIF and "
+                "TIFF with 8/16-bit or one float channel: save it as one of those)"
+            ) from None
+        except (OSError, ValueError, SyntaxError) as exc:
             # SyntaxError and ValueError: some Pillow decoders report broken headers so.
             raise Viz3dError(f"cannot read input image {path}: {_one_line(exc)}") from None
     return img
@@ -102,6 +107,15 @@ def _high_depth_unit(img: Image.Image, path: Path) -> np.ndarray:
     return _by_range(values, path, "integer")
 
 
+def _upright(img: Image.Image, path: Path) -> Image.Image:
+    """``img`` turned as its EXIF orientation says (a camera photo held sideways)."""
+    try:
+        return ImageOps.exif_transpose(img)
+    except Exception as exc:  # a broken EXIF block raises many types; the pixels are still good
+        warn_once(f"input image {path}: its EXIF orientation is unreadable ({_one_line(exc)}); used as stored")
+        return img
+
+
 def _eight_bit_rgb(img: Image.Image) -> Image.Image:
     """RGB of an 8-bit image, alpha composited on white."""
     if img.mode in ALPHA_MODES or "transparency" in img.info:
@@ -117,10 +131,10 @@ def read_image(path: str | Path, size: tuple[int, int] | None = None) -> np.ndar
     conversion to float, so a big photo never exists as a float array.
     """
     p = Path(path)
-    img = _open(p)
+    opened = img = _open(p)
     try:
-        img = ImageOps.exif_transpose(img)
-        if img.mode in HIGH_DEPTH_MODES:
+        img = _upright(img, p)
+        if img.mode in HIGH_DEPTH_MODES or img.mode.startswith("I;"):
             grey = Image.fromarray(_high_depth_unit(img, p))  # float32: mode F
             if size is not None:
                 grey = grey.resize(size, Image.Resampling.BILINEAR)
@@ -132,3 +146,5 @@ def read_image(path: str | Path, size: tuple[int, int] | None = None) -> np.ndar
         return np.ascontiguousarray(np.asarray(rgb, dtype=np.float32).transpose(2, 0, 1)) / 255.0
     except (OSError, ValueError) as exc:  # truncated data, a mode Pillow cannot convert
         raise Viz3dError(f"cannot read input image {p} (mode {img.mode}): {_one_line(exc)}") from None
+    finally:
+        opened.close()  # a multi-frame file keeps its handle open until closed
