@@ -163,10 +163,11 @@ def _render_to_png(args: argparse.Namespace, model_spec: str, weights: str | Non
     from rich.console import Console
 
     from viz3d.api import render
-    from viz3d.files import save_png
+    from viz3d.files import IMAGE_FORMATS, check_output_path, save_image
 
     console = Console(stderr=True)
     t0 = time.perf_counter()
+    check_output_path(args.out, IMAGE_FORMATS)  # a bad --out fails now, not after the render
     options = view_options_from_args(args)  # bad flags fail before the model is loaded
     with console.status("loading the model...", spinner="dots"):
         model, x = _load(model_spec, weights, args.input, args.device)
@@ -181,7 +182,7 @@ def _render_to_png(args: argparse.Namespace, model_spec: str, weights: str | Non
             select=args.select,
             options=options,
         )
-        out = save_png(image, args.out)
+        out = save_image(image, args.out)
     _say(
         f"wrote {out} ({args.size[0]}x{args.size[1]}, {len(trace)} layers, "
         f"{trace.map_count()} feature maps) in {time.perf_counter() - t0:.1f}s"
@@ -276,7 +277,8 @@ def cmd_inspect(args: argparse.Namespace) -> int:
             "capture": trace.method,
             "layers": [s.to_dict() for s in stats],
         }
-        print(json.dumps(payload, indent=1))
+        # Strict JSON: stats carry None (null) where a value is NaN or infinite.
+        print(json.dumps(payload, indent=1, allow_nan=False))
         return 0
     from viz3d.inspect_table import stats_table
 
@@ -287,25 +289,34 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     return 0
 
 
+def _shapes_only(trace: Any) -> Any:
+    """Drop a trace's activations: the diagram needs names, ops and shapes, and 800 activations are gigabytes."""
+    for node in trace.nodes:
+        node.tensor = node.display = None
+    return trace
+
+
 def cmd_graph(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from viz3d.capture import capture
-    from viz3d.graph import FORMATS, export_graph
+    from viz3d.files import check_output_path
+    from viz3d.graph import FORMATS, build_graph, export_graph
 
-    if Path(args.out).suffix.lower().lstrip(".") not in FORMATS:
-        raise Viz3dError(f"cannot write {args.out}: use a .svg, .png or .pdf file name")
+    check_output_path(args.out, FORMATS)  # a bad --out fails before the capture
     console = Console(stderr=True)
     model, x = _load(args.model, args.weights, args.input)
-    trace = capture_with_progress(model, x, args.group_depth, console)
-    if args.group_depth is None and len(trace) > args.max_nodes:
-        # Too big to read: fold modules, deepest grouping first, until it fits.
-        for depth in (3, 2, 1):
-            folded = capture(model, x, group_depth=depth)
-            if len(folded) <= args.max_nodes or depth == 1:
-                _say(
-                    f"{len(trace)} units: folded to group depth {depth} ({len(folded)} units; --group-depth to choose)"
-                )
+    trace = _shapes_only(capture_with_progress(model, x, args.group_depth, console))
+    boxes = len(build_graph(trace).nodes)  # repeated units and sequences fold first, whatever the nesting
+    if args.group_depth is None and boxes > args.max_nodes:
+        # Still too big to read: fold modules, deepest grouping first, until it fits. A depth at or
+        # below the deepest module name folds nothing (a flat Sequential): no capture is spent on it.
+        deepest = max((name.count(".") + 1 for name, _ in model.named_modules() if name), default=0)
+        for depth in [d for d in (3, 2, 1) if d < deepest]:
+            folded = _shapes_only(capture(model, x, group_depth=depth))
+            folded_boxes = len(build_graph(folded).nodes)
+            if folded_boxes <= args.max_nodes or depth == 1:
+                _say(f"{boxes} boxes: folded to group depth {depth} ({folded_boxes} boxes; --group-depth to choose)")
                 trace = folded
                 break
     graph = export_graph(trace, args.out, title=f"{args.model} ({trace.method} capture)")

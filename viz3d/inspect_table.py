@@ -12,7 +12,7 @@ def _num(v: float | None) -> str:
 
 
 def stats_table(stats: list[LayerStats], title: str = "") -> Table:
-    """Layer, type, output shape, parameters, activation mean/std, dead fraction, flags."""
+    """Layer, type, output shape, parameters, activation mean/std (finite values), dead share, NaN/Inf count, flags."""
     table = Table(title=title, header_style="bold", show_lines=False)
     for col, justify in (
         ("layer", "left"),
@@ -22,6 +22,7 @@ def stats_table(stats: list[LayerStats], title: str = "") -> Table:
         ("act mean", "right"),
         ("act std", "right"),
         ("dead", "right"),
+        ("NaN/Inf", "right"),
         ("flags", "left"),
     ):
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
@@ -34,6 +35,7 @@ def stats_table(stats: list[LayerStats], title: str = "") -> Table:
             _num(s.act_mean),
             _num(s.act_std),
             f"{s.dead_fraction * 100:.0f}%" if s.dead_fraction else "",
+            f"[magenta]{s.nonfinite_count:,}[/magenta]" if s.nonfinite_count else "",
             "[red]" + "; ".join(s.flags) + "[/red]" if s.flags else "",
         )
     return table

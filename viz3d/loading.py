@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -165,7 +164,7 @@ def load_input(spec: str, model: nn.Module, seed: int = 0) -> torch.Tensor:
     """An input batch for ``model``: ``random``, ``sample[:K]`` or an image file.
 
     Images are resized to the model's expected H×W when it declares one and
-    scaled to [0, 1].
+    scaled to [0, 1] by their real bit depth (:mod:`viz3d.images`).
     """
     shape = getattr(model, "input_shape", None)
     if spec == "random":
@@ -189,16 +188,10 @@ def load_input(spec: str, model: nn.Module, seed: int = 0) -> torch.Tensor:
     path = Path(spec)
     if not path.is_file():
         raise Viz3dError(f"input image not found: {path} (give an image file, 'sample' or 'random')")
-    from PIL import Image, UnidentifiedImageError
+    from viz3d.images import read_image
 
-    try:
-        img = Image.open(path).convert("RGB")
-    except (UnidentifiedImageError, OSError) as exc:
-        raise Viz3dError(f"cannot read input image {path}: {exc}") from exc
-    if shape is not None and len(shape) == 4:
-        img = img.resize((int(shape[3]), int(shape[2])), Image.Resampling.BILINEAR)
-    arr = np.asarray(img, dtype=np.float32) / 255.0
-    return torch.from_numpy(arr.transpose(2, 0, 1).copy())[None]
+    size = (int(shape[3]), int(shape[2])) if shape is not None and len(shape) == 4 else None
+    return torch.from_numpy(read_image(path, size))[None]
 
 
 def load_batch(spec: str, model: nn.Module, batch: int, seed: int = 0) -> torch.Tensor:

@@ -3,19 +3,27 @@
 Activations are taken over the whole captured batch (capture a batch of N
 inputs to aggregate), weights from the producing module. Flags:
 
+- **non-finite** channels: holding a NaN or an infinity anywhere in the batch
+  (counted: NaN and Inf values of the layer); such a channel is neither dead
+  nor saturated, whatever its finite values are;
 - **dead** channels: zero for every input in the batch;
 - **saturated** channels: at least 90 % of values within 1 % (of the layer's
-  range) of the layer's maximum, or of its negative minimum (sigmoid, tanh,
-  hard clamps stuck at a bound);
+  finite range) of the layer's maximum, or of its negative minimum (sigmoid,
+  tanh, hard clamps stuck at a bound);
 - **scale**: a layer whose activation standard deviation differs from the
   layer before it, or whose weight standard deviation differs from every
   nearby parameterised layer, by more than ``scale_factor`` — a sign of
   vanishing or exploding signal.
+
+Means, ranges and histograms are of the finite values; :meth:`LayerStats.to_dict`
+gives ``None`` for a value that is not finite, so the JSON is strict.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
+from typing import cast
 
 import numpy as np
 import torch
@@ -54,14 +62,34 @@ class LayerStats:
     dead_fraction: float = 0.0
     dead_channels: list[int] = field(default_factory=list)
     saturated_channels: list[int] = field(default_factory=list)
+    nonfinite_channels: list[int] = field(default_factory=list)
+    nan_count: int = 0
+    inf_count: int = 0
+    weight_nonfinite: int = 0
     weight_mean: float | None = None
     weight_std: float | None = None
     act_hist: Histogram | None = None
     weight_hist: Histogram | None = None
     flags: list[str] = field(default_factory=list)
 
+    @property
+    def nonfinite_count(self) -> int:
+        """NaN and infinite activation values of the layer."""
+        return self.nan_count + self.inf_count
+
     def to_dict(self) -> dict[str, object]:
-        return asdict(self)
+        """A JSON-ready dict: every non-finite float becomes None (``json.dumps(..., allow_nan=False)`` works)."""
+        return cast(dict[str, object], _finite_or_none(asdict(self)))
+
+
+def _finite_or_none(value: object) -> object:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite_or_none(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite_or_none(v) for v in value]
+    return value
 
 
 def histogram(values: torch.Tensor, bins: int = HIST_BINS) -> Histogram:
@@ -95,14 +123,21 @@ def _activation_stats(node: Node, stats: LayerStats, bins: int) -> None:
     t = node.tensor
     if t is None or not t.dtype.is_floating_point or t.dim() < 2:
         return
-    finite = t[torch.isfinite(t)].float()
+    finite_mask = torch.isfinite(t)
+    nonfinite = (~finite_mask).transpose(0, 1).reshape(t.shape[1], -1).any(dim=1)
+    if bool(nonfinite.any()):
+        stats.nan_count = int(torch.isnan(t).sum())
+        stats.inf_count = int(t.numel() - int(finite_mask.sum()) - stats.nan_count)
+    stats.nonfinite_channels = [int(i) for i in torch.nonzero(nonfinite).flatten().cpu()]
+    finite = t[finite_mask].float()
     if finite.numel() == 0:
         return
     stats.act_mean, stats.act_std = float(finite.mean()), float(finite.std()) if finite.numel() > 1 else 0.0
     stats.act_min, stats.act_max = float(finite.min()), float(finite.max())
     stats.act_hist = histogram(t, bins)
-    per = _channels_first(torch.nan_to_num(t, nan=0.0))
-    dead = (per == 0).all(dim=1)
+    # A NaN or Inf channel is reported as non-finite only: zeroing NaNs made it "dead", Infs made it "saturated".
+    per = _channels_first(torch.where(finite_mask, t, torch.zeros((), dtype=t.dtype, device=t.device)))
+    dead = (per == 0).all(dim=1) & ~nonfinite
     stats.dead_channels = [int(i) for i in torch.nonzero(dead).flatten().cpu()]
     stats.dead_fraction = float(dead.float().mean())
     span = stats.act_max - stats.act_min
@@ -112,7 +147,7 @@ def _activation_stats(node: Node, stats: LayerStats, bins: int) -> None:
         bottom = torch.zeros_like(top)
         if stats.act_min < 0:
             bottom = (per <= stats.act_min + band).float().mean(dim=1) >= SATURATION_SHARE
-        saturated = (top | bottom) & ~dead
+        saturated = (top | bottom) & ~dead & ~nonfinite
         stats.saturated_channels = [int(i) for i in torch.nonzero(saturated).flatten().cpu()]
 
 
@@ -121,7 +156,13 @@ def _weight_stats(node: Node, stats: LayerStats, bins: int) -> None:
     if not isinstance(weight, torch.Tensor) or weight.dim() < 2:
         return  # norms' 1-D scales are not "weights" in the sense of this report
     w = weight.detach().float()
-    stats.weight_mean, stats.weight_std = float(w.mean()), float(w.std())
+    finite = torch.isfinite(w)
+    stats.weight_nonfinite = int(w.numel() - int(finite.sum()))
+    if stats.weight_nonfinite:
+        w = w[finite]
+    if w.numel() == 0:
+        return
+    stats.weight_mean, stats.weight_std = float(w.mean()), float(w.std()) if w.numel() > 1 else 0.0
     stats.weight_hist = histogram(w, bins)
 
 
@@ -163,6 +204,13 @@ def layer_statistics(trace: Trace, bins: int = HIST_BINS, scale_factor: float = 
         )
         _activation_stats(node, stats, bins)
         _weight_stats(node, stats, bins)
+        if stats.nonfinite_count:
+            stats.flags.append(
+                f"non-finite values: {stats.nonfinite_count} ({stats.nan_count} NaN, {stats.inf_count} Inf) "
+                f"in {len(stats.nonfinite_channels)} channels"
+            )
+        if stats.weight_nonfinite:
+            stats.flags.append(f"non-finite weights: {stats.weight_nonfinite}")
         if stats.dead_channels:
             stats.flags.append(f"dead channels: {len(stats.dead_channels)}")
         if stats.saturated_channels:

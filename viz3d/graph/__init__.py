@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from viz3d.capture.trace import Trace
-from viz3d.errors import Viz3dError
 from viz3d.graph.layered import Drawing, layered_drawing
 from viz3d.graph.model import Graph, GraphEdge, GraphNode, build_graph
 
@@ -15,11 +14,10 @@ FORMATS = ("svg", "png", "pdf")
 
 def export_graph(trace: Trace, path: str | Path, title: str = "", fold_repeats: bool = True) -> Graph:
     """Write the architecture diagram of ``trace`` to ``path`` (format from its suffix), atomically."""
-    from viz3d.files import atomic_write_bytes
+    from viz3d.files import atomic_write_bytes, check_output_path
 
+    check_output_path(path, FORMATS)  # before the layout: the path is refused in one line, nothing drawn
     fmt = Path(path).suffix.lower().lstrip(".")
-    if fmt not in FORMATS:
-        raise Viz3dError(f"cannot write {path}: the graph is written as .svg, .png or .pdf")
     graph = build_graph(trace, fold_repeats)
     drawing = layered_drawing(graph)
     if fmt == "svg":

@@ -78,6 +78,7 @@ def tile_outlines(
 DEAD_RGBA = (1.0, 0.25, 0.2, 1.0)
 SATURATED_RGBA = (1.0, 0.9, 0.2, 1.0)
 SCALE_RGBA = (1.0, 0.55, 0.1, 1.0)
+NONFINITE_RGBA = (1.0, 0.2, 1.0, 1.0)  # magenta, the colour NaN draws in
 
 
 @dataclass
@@ -99,8 +100,9 @@ def health_overlay(
     ``stats`` maps node id → :class:`viz3d.capture.stats.LayerStats`;
     ``nodes`` are the shown trace's nodes; ``activations`` is False in the
     weights view (only weight histograms then, and no channel outlines).
-    Dead channels are outlined red, saturated ones yellow (cells for feature
-    vectors), layers with a scale jump get an orange frame.
+    Dead channels are outlined red, saturated ones yellow, channels holding
+    NaN or Inf magenta (cells for feature vectors); layers with a scale jump
+    get an orange frame.
     """
     los, his, rgbs, segs, cols = [], [], [], [], []
     tile_mode = layout.mode == "tile"
@@ -126,7 +128,12 @@ def health_overlay(
             cells = (int(display.shape[1]), int(display.shape[2]))
         elif len(shape) != 4:
             continue
-        for channels, rgba in ((s.dead_channels, DEAD_RGBA), (s.saturated_channels, SATURATED_RGBA)):  # type: ignore[attr-defined]
+        outlined = (
+            (s.dead_channels, DEAD_RGBA),  # type: ignore[attr-defined]
+            (s.saturated_channels, SATURATED_RGBA),  # type: ignore[attr-defined]
+            (getattr(s, "nonfinite_channels", []), NONFINITE_RGBA),
+        )
+        for channels, rgba in outlined:
             seg = tile_outlines(slab, channels, cells=cells)
             segs.append(seg)
             cols.append(np.tile(rgba, (len(seg) // 2, 1)))

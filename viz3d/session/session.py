@@ -209,7 +209,7 @@ class Session(Navigation):
         return self._stats[1]
 
     def flagged_layers(self) -> list[str]:
-        """Names of layers with health flags (dead or saturated channels, scale jumps)."""
+        """Names of layers with health flags (dead, saturated or non-finite channels, scale jumps)."""
         return [s.name for s in self.statistics().values() if s.flags]
 
     def connection_sets(self) -> dict[str, list[ConnectionSet]]:
