@@ -259,3 +259,17 @@ def test_a_frame_larger_than_free_memory_is_refused_before_drawing(monkeypatch: 
     with pytest.raises(Viz3dError, match=r"a 4000x3000 frame with supersampling 2 needs about 0.5 GB .* lower --ssaa"):
         viz3d.render(TRACE, size=(4000, 3000), ssaa=2)
     assert viz3d.render(TRACE, size=(320, 200), ssaa=2).shape == (200, 320, 4)
+
+
+def test_a_huge_image_for_a_model_without_an_input_shape_is_fitted_and_said(tmp_path: Path) -> None:
+    from PIL import Image
+
+    from viz3d.errors import Viz3dWarning
+    from viz3d.loading import load_input
+
+    path = tmp_path / "big.png"
+    Image.new("RGB", (5000, 2500), (200, 10, 10)).save(path)
+    with pytest.warns(Viz3dWarning, match=r"5000x2500: resized to 2048x1024"):
+        x = load_input(str(path), nn.Sequential(nn.Conv2d(3, 4, 3)))
+    assert tuple(x.shape) == (1, 3, 1024, 2048)
+    assert torch.allclose(x[0, :, 500, 1000], torch.tensor([200, 10, 10]) / 255.0)

@@ -35,6 +35,7 @@ from viz3d.errors import Viz3dError, warn_once
 HIGH_DEPTH_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I", "F")
 ALPHA_MODES = ("RGBA", "LA", "PA", "RGBa", "La")
 WHITE = (255, 255, 255, 255)
+MAX_SIDE = 2048  # longest side of an input image when the model declares no input size
 
 
 def _open(path: Path) -> Image.Image:
@@ -124,16 +125,37 @@ def _eight_bit_rgb(img: Image.Image) -> Image.Image:
     return img if img.mode == "RGB" else img.convert("RGB")
 
 
+def _bounded(size: tuple[int, int], path: Path) -> tuple[int, int] | None:
+    """A size within :data:`MAX_SIDE` for an image the model gives no size for (None when it fits).
+
+    Without it a 10000² photo would run the network at full size; the model
+    declares no ``input_shape`` to say what it wants, so say what was done.
+    """
+    w, h = size
+    if max(w, h) <= MAX_SIDE:
+        return None
+    scale = MAX_SIDE / max(w, h)
+    fitted = (max(1, round(w * scale)), max(1, round(h * scale)))
+    warn_once(
+        f"input image {path} is {w}x{h}: resized to {fitted[0]}x{fitted[1]} (the model declares no input_shape; "
+        "give it one, or resize the image, to choose the size)"
+    )
+    return fitted
+
+
 def read_image(path: str | Path, size: tuple[int, int] | None = None) -> np.ndarray:
     """The image file at ``path`` as a (3, H, W) float32 array in [0, 1] (rules in the module notes).
 
     ``size`` (width, height) resizes it (bilinear, antialiased) before the
-    conversion to float, so a big photo never exists as a float array.
+    conversion to float, so a big photo never exists as a float array;
+    without one, images over :data:`MAX_SIDE` pixels on a side are fitted
+    into it, with a warning.
     """
     p = Path(path)
     opened = img = _open(p)
     try:
         img = _upright(img, p)
+        size = size or _bounded(img.size, p)
         if img.mode in HIGH_DEPTH_MODES or img.mode.startswith("I;"):
             grey = Image.fromarray(_high_depth_unit(img, p))  # float32: mode F
             if size is not None:
