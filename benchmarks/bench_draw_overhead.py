@@ -32,6 +32,7 @@ TINY = (64, 36)
 def gloo_faces(renderer: Any, mvp: np.ndarray) -> None:
     """The baseline: every face through gloo, one ``Program.draw`` per layer."""
     from viz3d.renderer.boxes import SLAB_COLOR
+    from viz3d.renderer.geometry import slab_uniforms
 
     fp = renderer._face_prog
     fp["u_mvp"] = mvp
@@ -40,12 +41,8 @@ def gloo_faces(renderer: Any, mvp: np.ndarray) -> None:
         layer = renderer.layer_for(slab.node_id)
         if layer is None:
             continue
-        fp["u_lo"] = tuple(float(v) for v in slab.lo)
-        fp["u_size"] = tuple(float(v) for v in slab.size)
-        fp["u_channels"] = slab.channels
-        fp["u_cols"] = slab.cols
-        fp["u_tile"] = (slab.tile_w, slab.tile_h)
-        fp["u_gap"] = slab.gap
+        for name, value in slab_uniforms(slab).items():
+            fp[name] = value
         fp["u_activation"] = layer.activation
         fp["u_ranges"] = layer.ranges
         fp["u_pack"] = layer.plan.pack

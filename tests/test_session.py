@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from tests.fakes import FakeClock
 from viz3d.capture import capture
 from viz3d.errors import Viz3dError
 from viz3d.models.default_net import default_model
@@ -18,14 +19,6 @@ from viz3d.session.keys import key_table
 
 MODEL = default_model()
 INPUTS = [torch.from_numpy(sample_image(i))[None] for i in range(3)]
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.t = 50.0
-
-    def __call__(self) -> float:
-        return self.t
 
 
 @pytest.fixture

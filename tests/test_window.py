@@ -15,6 +15,7 @@ import torch
 from PIL import Image
 from vispy.util import keys
 
+from tests.fakes import FakeClock
 from viz3d.app.navigation import HELD_ACTIONS, LOOK_DEGREES_PER_PIXEL, ORBIT_DEGREES_PER_PIXEL, ZOOM_PER_WHEEL_STEP
 from viz3d.app.window import ViewerWindow
 from viz3d.capture import capture
@@ -34,16 +35,6 @@ pytestmark = pytest.mark.gl
 MODEL = default_model()
 INPUTS = [torch.from_numpy(sample_image(i))[None] for i in range(3)]
 SIZE = (320, 200)
-
-
-class FakeClock:
-    """A clock the test advances by hand, so flights and messages are deterministic."""
-
-    def __init__(self) -> None:
-        self.t = 1000.0
-
-    def __call__(self) -> float:
-        return self.t
 
 
 @pytest.fixture

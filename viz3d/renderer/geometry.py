@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+
+from viz3d.layout.slabs import SlabLayout
 
 _FACES = (
     ((0, 0, 1), ((0, 0, 1), (1, 0, 1), (1, 1, 1), (0, 1, 1))),
@@ -39,3 +43,15 @@ def gl_matrix(m: np.ndarray) -> np.ndarray:
 def concat(parts: list[np.ndarray], width: int) -> np.ndarray:
     """Stack float32 rows, or an empty (0, width) array."""
     return np.concatenate(parts).astype(np.float32) if parts else np.zeros((0, width), np.float32)
+
+
+def slab_uniforms(slab: SlabLayout) -> dict[str, Any]:
+    """The per-slab uniforms of the face programs (``slab_face.vert``): box corner and size, tile grid."""
+    return {
+        "u_lo": tuple(float(v) for v in slab.lo),
+        "u_size": tuple(float(v) for v in slab.size),
+        "u_channels": slab.channels,
+        "u_cols": slab.cols,
+        "u_tile": (slab.tile_w, slab.tile_h),
+        "u_gap": slab.gap,
+    }

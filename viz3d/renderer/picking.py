@@ -16,7 +16,7 @@ import numpy as np
 
 from viz3d.capture.trace import Trace
 from viz3d.layout.slabs import Layout, SlabLayout
-from viz3d.renderer.geometry import gl_matrix
+from viz3d.renderer.geometry import gl_matrix, slab_uniforms
 from viz3d.renderer.shaders import load_shader
 from viz3d.scene import labels as label_math
 from viz3d.scene.picking import PickHit, decode_pick
@@ -81,12 +81,8 @@ class PickPass:
             node = trace.nodes[slab.node_id]
             if slab.front_z > cut_z or slab.is_generic or node.display is None:
                 continue
-            fp["u_lo"] = tuple(float(v) for v in slab.lo)
-            fp["u_size"] = tuple(float(v) for v in slab.size)
-            fp["u_channels"] = slab.channels
-            fp["u_cols"] = slab.cols
-            fp["u_tile"] = (slab.tile_w, slab.tile_h)
-            fp["u_gap"] = slab.gap
+            for name, value in slab_uniforms(slab).items():
+                fp[name] = value
             fp["u_layer"] = float(slab.node_id)
             fp["u_map_size"] = (float(node.display.shape[1]), float(node.display.shape[2]))
             fp.draw("triangle_strip")
