@@ -273,3 +273,8 @@ def test_a_huge_image_for_a_model_without_an_input_shape_is_fitted_and_said(tmp_
         x = load_input(str(path), nn.Sequential(nn.Conv2d(3, 4, 3)))
     assert tuple(x.shape) == (1, 3, 1024, 2048)
     assert torch.allclose(x[0, :, 500, 1000], torch.tensor([200, 10, 10]) / 255.0)
+
+
+def test_unit_connections_in_volume_mode_are_one_line() -> None:
+    with pytest.raises(Viz3dError, match="drawn between tiles"):
+        viz3d.render(TRACE, select="conv1:0", connections=("rf",), layout_mode="volume")

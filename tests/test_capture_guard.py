@@ -106,3 +106,28 @@ def test_meta_tensors_and_empty_batches_are_one_line_errors() -> None:
         capture(nn.Sequential(nn.Conv2d(3, 4, 3)), torch.empty(1, 3, 8, 8, device="meta"))
     with pytest.raises(Viz3dError, match="batch is empty"):
         capture(nn.Sequential(nn.Conv2d(3, 4, 3)), torch.rand(0, 3, 8, 8))
+
+
+class Ema(nn.Module):
+    """Assigns a new tensor to a buffer slot in forward (fx would leave a Proxy there)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+        self.register_buffer("ema", torch.zeros(1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.conv(x)
+        self.ema = 0.9 * self.ema + 0.1 * y.mean()
+        return y
+
+
+@pytest.mark.parametrize("method", ["fx", "hooks"])
+def test_a_forward_that_replaces_a_buffer_leaves_the_original_in_its_slot(method: str) -> None:
+    import io
+
+    model = Ema()
+    original = model.ema
+    capture(model, torch.rand(1, 3, 8, 8), method=method)
+    assert model._buffers["ema"] is original and float(original) == 0.0
+    torch.save(model.state_dict(), io.BytesIO())  # a Proxy left behind would not pickle

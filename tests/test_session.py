@@ -223,3 +223,41 @@ def test_a_registered_connection_kind_is_one_row(session: Session) -> None:
         assert any(b.argument == "demo" and b.keys == ("9",) for b in key_table())
     finally:
         del CONNECTION_KINDS["demo"]
+
+
+class TwoInputs(torch.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.a = torch.nn.Conv2d(3, 4, 3)
+        self.b = torch.nn.Conv2d(3, 4, 3)
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return self.a(x) + self.b(y)
+
+
+def test_a_tuple_is_one_input_of_several_arguments_and_a_list_is_several_inputs() -> None:
+    x, y = torch.rand(1, 3, 8, 8), torch.rand(1, 3, 8, 8)
+    one = Session.from_model(TwoInputs(), (x, y))
+    names = [n.name for n in one.trace]
+    assert len(one.inputs) == 1 and {"a", "b"} <= set(names)
+    two = Session.from_model(MODEL, [INPUTS[0], INPUTS[1]])
+    assert len(two.inputs) == 2
+
+
+def test_texture_changes_rebuild_even_with_other_changes(session: Session, events: list[str]) -> None:
+    session.toggle_view("weights")
+    events.clear()
+    session.update(shared_filter_range=True, texture_format="r16f")
+    assert "scene" in events and "values" in events
+
+
+def test_a_failed_recapture_leaves_the_session_as_it_was(session: Session) -> None:
+    session.inputs[1] = torch.rand(1, 1, 64, 64)  # the model wants 3 channels
+    before = session.captured
+    with pytest.raises(Viz3dError, match="failed in layer"):
+        session.next_input()
+    assert session.input_index == 0 and session.captured is before
+    session.input_index = 1  # the bad input current: folding fails too
+    with pytest.raises(Viz3dError):
+        session.toggle_folding()
+    assert session.options.group_depth is None and session.trace.group_depth is None

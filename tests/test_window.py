@@ -552,3 +552,9 @@ def test_repeated_draws_into_one_framebuffer_keep_their_depth(window: ViewerWind
             frames.append(np.asarray(gloo.read_pixels((0, 0, *SIZE), alpha=True)))
     fbo.delete()
     np.testing.assert_array_equal(frames[0], frames[1])
+
+
+def test_an_action_that_fails_says_so_in_the_hud_instead_of_raising(window: ViewerWindow) -> None:
+    window.session.inputs[1] = torch.rand(1, 1, 64, 64)  # the model wants 3 channels
+    key(window, "I")
+    assert "failed in layer" in window.session.current_message() and window.session.input_index == 0

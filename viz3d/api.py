@@ -118,6 +118,8 @@ def render(
     needs = sorted(k for k in opts.connections if CONNECTION_KINDS[k].needs_selection)
     if needs and session.selection is None:
         raise Viz3dError(f"connections {needs} need a selected unit: pass select='LAYER:CHANNEL[:Y:X]'")
+    if needs and opts.layout_mode != "tile":
+        raise Viz3dError(f"connections {needs} are drawn between tiles: use layout_mode='tile'")
     with OffscreenView(session, (w, h), ssaa) as view:  # a call leaves no GL objects behind
         return view.frame()
 

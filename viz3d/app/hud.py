@@ -45,6 +45,13 @@ class Hud:
         s, o = self.session, self.session.options
         head = [f"{fps:.0f} fps"] if fps else []
         head += [s.camera.mode, o.colormap, f"{o.normalization} normalization", f"{o.layout_mode} mode", o.show]
+        # Settings away from their defaults, so a change made from Python or a training loop shows too.
+        if o.group_depth is not None:
+            head.append(f"blocks folded at depth {o.group_depth}")
+        if o.texture_format != "r32f":
+            head.append(o.texture_format.upper())
+        if o.shared_filter_range and o.show == "weights":
+            head.append("one range per layer's filters")
         head.append("H: help")
         if s.cut_z != float("inf"):
             head.append("layers in front hidden (Home: all)")
@@ -115,8 +122,8 @@ class Hud:
         node_id, c, _, _ = s.selection
         node, layer = s.trace.nodes[node_id], renderer.layer_for(node_id)
         assert node.display is not None and layer is not None
-        all_stats = [la.stats for la in renderer.layers]
-        lo, hi = layer_display_range(node, layer.stats, all_stats, s.options.colormap, s.options.normalization)
+        overall = renderer.textures.global_range()
+        lo, hi = layer_display_range(node, layer.stats, overall, s.options.colormap, s.options.normalization)
         colormap = node.display_colormap or s.options.colormap
         histograms = self._histograms(node_id)
         if node.display_rgb:
@@ -164,7 +171,7 @@ class Hud:
         self._show("help", help_key, lambda: help_panel(keymap.help_lines(self.keys)), place_help)
         inset_key = None
         if s.selection is not None:
-            inset_key = (s.selection, id(s.trace), o.colormap, o.normalization, id(self.view.renderer), w, h)
+            inset_key = (s.selection, s.shown_version, o.colormap, o.normalization, self.view.builds, w, h)
         self._show("inset", inset_key, self.inset, lambda img: (w - img.shape[1] - 10, h - img.shape[0] - 10))
         self._overlay.draw(physical, physical[0] / w)
 
@@ -173,6 +180,7 @@ class Hud:
         return self._overlay.names() if self._overlay is not None else []
 
     def delete(self) -> None:
+        self.session.events.scene.disconnect(self._drop_minimap)
         if self._overlay is not None:
             self._overlay.delete()
             self._overlay = None

@@ -14,7 +14,8 @@ otherwise, so an idle window costs no CPU.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ import numpy as np
 
 from viz3d.app.hud import Hud
 from viz3d.app.navigation import Navigator
+from viz3d.errors import Viz3dError
 from viz3d.renderer.context import Backend, make_canvas
 from viz3d.renderer.scene_renderer import SceneRenderer
 from viz3d.renderer.scene_view import SceneView
@@ -90,10 +92,10 @@ class ViewerWindow:
         ev.draw.connect(self.on_draw)
         ev.resize.connect(self.on_resize)
         ev.mouse_press.connect(lambda e: self.nav.press(e.pos, e.button))
-        ev.mouse_release.connect(lambda e: self.nav.release(e.pos))
+        ev.mouse_release.connect(self.on_mouse_release)
         ev.mouse_move.connect(self.on_mouse_move)
         ev.mouse_wheel.connect(lambda e: self.nav.wheel(e.pos, float(e.delta[1])))
-        ev.mouse_double_click.connect(lambda e: self.nav.double_click(e.pos))
+        ev.mouse_double_click.connect(self.on_mouse_double_click)
         ev.key_press.connect(self.on_key_press)
         ev.key_release.connect(self.on_key_release)
         ev.close.connect(self.on_close)
@@ -179,6 +181,14 @@ class ViewerWindow:
                 self.hud.hover_text = text
                 self.canvas.update()
 
+    def on_mouse_release(self, event: Any) -> None:
+        with self.said_not_raised():
+            self.nav.release(event.pos)
+
+    def on_mouse_double_click(self, event: Any) -> None:
+        with self.said_not_raised():
+            self.nav.double_click(event.pos)
+
     def on_key_press(self, event: Any) -> None:
         name = getattr(event.key, "name", None) if event.key is not None else None
         if name is None:
@@ -197,10 +207,19 @@ class ViewerWindow:
     def dispatch(self, action: str, argument: str | None = None) -> None:
         """Run a key-table action: the window's own (quit, screenshots, picking) or the session's."""
         handler = self.actions.get(action) or getattr(self.session, action)
-        if argument is not None:
-            handler(argument)  # type: ignore[call-arg]
-        else:
-            handler()
+        with self.said_not_raised():
+            if argument is not None:
+                handler(argument)  # type: ignore[call-arg]
+            else:
+                handler()
+
+    @contextmanager
+    def said_not_raised(self) -> Iterator[None]:
+        """Show a Viz3dError from an action (a failed re-capture, a refused file) in the HUD, not as a traceback."""
+        try:
+            yield
+        except Viz3dError as exc:
+            self.session.say(str(exc))
 
     def on_key_release(self, event: Any) -> None:
         name = getattr(event.key, "name", None) if event.key is not None else None

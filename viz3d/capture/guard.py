@@ -6,7 +6,9 @@ and a capture that fails half-way could leave hooks or flags behind.
 :func:`model_untouched` runs the capture in eval mode (or train mode when
 asked) and restores, whatever happens (an error, Ctrl-C): every submodule's
 training flag, every buffer's values, the autograd mode, the global RNG
-states and the module hook dictionaries. Buffers are written back only when
+states, the module hook dictionaries and which tensors sit in the modules'
+parameter and buffer slots (a traced ``self.ema = ...`` would leave an fx
+Proxy there). Buffers are written back only when
 their values changed (BatchNorm's kernel updates its statistics without
 moving the tensor's version counter, so values are compared), so the usual
 case costs one small copy of the buffers and nothing else.
@@ -51,6 +53,9 @@ def model_untouched(model: nn.Module, train: bool = False) -> Iterator[None]:
     flags = [(m, m.training) for m in model.modules()]
     buffers = [(b, b.detach().clone()) for b in model.buffers()]
     hooks = [(m, {name: dict(getattr(m, name)) for name in _HOOK_DICTS if hasattr(m, name)}) for m in model.modules()]
+    # Which tensor objects sit in each module's slots: tracing a forward that assigns ``self.ema = ...``
+    # would otherwise leave an fx Proxy (or a new tensor) in the user's model.
+    slots = [(m, dict(m._parameters), dict(m._buffers)) for m in model.modules()]
     grad = torch.is_grad_enabled()
     cpu_rng = torch.get_rng_state()
     cuda_rng = torch.cuda.get_rng_state_all() if torch.cuda.is_available() and torch.cuda.is_initialized() else None
@@ -64,6 +69,9 @@ def model_untouched(model: nn.Module, train: bool = False) -> Iterator[None]:
             for buffer, saved in buffers:
                 if not torch.equal(buffer, saved):
                     buffer.copy_(saved)
+        for module, parameters, module_buffers in slots:
+            _restore_slots(module._parameters, parameters)
+            _restore_slots(module._buffers, module_buffers)
         for module, dicts in hooks:
             for name, saved_hooks in dicts.items():
                 current = getattr(module, name)
@@ -73,3 +81,10 @@ def model_untouched(model: nn.Module, train: bool = False) -> Iterator[None]:
         torch.set_rng_state(cpu_rng)
         if cuda_rng is not None:
             torch.cuda.set_rng_state_all(cuda_rng)
+
+
+def _restore_slots(store: dict[str, Any], saved: dict[str, Any]) -> None:
+    """Put back the very tensor objects a module's slots held (compared by identity, never by value)."""
+    if store.keys() != saved.keys() or any(store[k] is not v for k, v in saved.items()):
+        store.clear()
+        store.update(saved)

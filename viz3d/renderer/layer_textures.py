@@ -37,12 +37,12 @@ class LayerTextures:
 
 
 def layer_display_range(
-    node: Node, stats: ChannelStats, all_stats: list[ChannelStats], colormap: str, normalization: str
+    node: Node, stats: ChannelStats, global_lo_hi: tuple[float, float], colormap: str, normalization: str
 ) -> tuple[np.ndarray, np.ndarray]:
     """(lo, hi) per channel of a node under the view's colormap and normalization (its own override first)."""
     return display_range(
         stats,
-        global_range(all_stats),
+        global_lo_hi,
         normalization=node.display_norm or normalization,
         colormap=node.display_colormap or colormap,
         rgb=node.display_rgb,
@@ -143,8 +143,10 @@ class LayerTextureSet:
             wanted.append("r32f" if problem else "r16f")
         if "r32f" in wanted and self.uploader.name == "cuda":
             wanted = ["r32f"] * len(wanted)
+        if self.uploader.name == "cuda" and any(la.format != f for la, f in zip(self.layers, wanted, strict=True)):
+            # One staging type for all layers: start over with the common one (its registrations go too).
             self.uploader.release()
-            self.uploader, self._upload_reason = select_uploader(*self._upload_choice, "r32f")
+            self.uploader, self._upload_reason = select_uploader(*self._upload_choice, wanted[0])
         for layer, fmt in zip(self.layers, wanted, strict=True):
             if layer.format != fmt:
                 layer.activation.delete()
@@ -152,15 +154,19 @@ class LayerTextureSet:
 
     def update_ranges(self, trace: Trace, colormap: str, normalization: str) -> None:
         """Write every layer's per-channel (lo, hi) for the view's colormap and normalization."""
-        all_stats = [layer.stats for layer in self.layers]
+        overall = self.global_range()
         for layer in self.layers:
             node = trace.nodes[layer.node_id]
-            lo, hi = layer_display_range(node, layer.stats, all_stats, colormap, normalization)
+            lo, hi = layer_display_range(node, layer.stats, overall, colormap, normalization)
             c = len(lo)
             rows = (c + RANGES_PER_ROW - 1) // RANGES_PER_ROW
             data = np.zeros((rows * min(c, RANGES_PER_ROW), 2), np.float32)
             data[:c, 0], data[:c, 1] = lo, hi
             layer.ranges.set_data(data.reshape(rows, min(c, RANGES_PER_ROW), 2))
+
+    def global_range(self) -> tuple[float, float]:
+        """(lo, hi) over every layer (``global`` normalization), computed once per call, not per layer."""
+        return global_range([layer.stats for layer in self.layers])
 
     def set_colormap(self, name: str) -> None:
         """The view's colormap (layers with their own keep theirs)."""

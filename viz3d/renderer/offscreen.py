@@ -116,11 +116,13 @@ def read_frame(
         canvas.set_current()
     owned = fbo is None
     buffer = fbo or Framebuffer()
-    with buffer.bind_size(big):
-        draw(big, float(ssaa))
-        image = gloo.read_pixels((0, 0, big[0], big[1]), alpha=True)
-    if owned:
-        buffer.delete()
+    try:
+        with buffer.bind_size(big):
+            draw(big, float(ssaa))
+            image = gloo.read_pixels((0, 0, big[0], big[1]), alpha=True)
+    finally:
+        if owned:
+            buffer.delete()  # also when drawing failed: a 2x frame's buffers are large
     return downsample(np.asarray(image), ssaa)
 
 

@@ -122,10 +122,12 @@ class PickBuffer:
         with self._target(size):
             gloo.set_state(scissor_test=True)
             gloo.set_scissor(x, gl_y, 1, 1)
-            renderer.draw_pick(view_projection, size, (x, y))
-            gloo.get_current_canvas().context.flush_commands()
-            pixel = GL.glReadPixels(x, gl_y, 1, 1, GL.GL_RGBA, GL.GL_FLOAT)
-            gloo.set_state(scissor_test=False)
+            try:
+                renderer.draw_pick(view_projection, size, (x, y))
+                gloo.get_current_canvas().context.flush_commands()
+                pixel = GL.glReadPixels(x, gl_y, 1, 1, GL.GL_RGBA, GL.GL_FLOAT)
+            finally:
+                gloo.set_state(scissor_test=False)  # or every later frame would draw one pixel
         return decode_pick(np.frombuffer(np.asarray(pixel, np.float32).tobytes(), np.float32)[:4])
 
     def delete(self) -> None:

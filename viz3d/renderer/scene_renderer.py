@@ -118,6 +118,7 @@ class SceneRenderer:
         self._labels = LabelLayer(self.label_px)
         self._gl_ready = True
         self._build_geometry()
+        self._curves.set(self.connections, self.connection_budget)  # curves given before GL existed
         self.textures.upload(self.trace)
         self._update_ranges()
 
@@ -202,7 +203,6 @@ class SceneRenderer:
         outline = self._boxes.build(self.layout)
         self._outlines.set(outline, OUTLINE_RGBA)
         self._labels.build(self.layout.slabs, self.label_texts())
-        self._curves.set(self.connections, self.connection_budget)
 
     def label_texts(self) -> list[str]:
         """The text shown beside each slab: name and shown shape."""

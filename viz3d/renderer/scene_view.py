@@ -44,6 +44,7 @@ class SceneView:
         self._max_texture_size = max_texture_size
         self._stale: set[str] = {"scene"}
         self.renderer: SceneRenderer | None = None
+        self.builds = 0  # renderers built so far (caches of derived pictures key on it)
         self._pick_buffer: Any = None
         self._handlers: list[tuple[Any, Callable[[], object]]] = []
         for signal_name, stale in _STALE.items():
@@ -83,6 +84,7 @@ class SceneView:
                 max_texture_size=self._max_texture_size,
             )
             self.renderer.initialize()
+            self.builds += 1
             stale = {"connections", "highlight", "stats"}
         r = self.renderer
         if "values" in stale:

@@ -86,10 +86,14 @@ class Navigation:
 
     def camera_node(self) -> int | None:
         """The slab the camera looks at: nearest to its pivot."""
-        if not self.layout.slabs:
+        slabs = self.layout.slabs
+        if not slabs:
             return None
-        target = np.asarray(self.camera.target, float)
-        return min(self.layout.slabs, key=lambda s: float(np.linalg.norm(s.center - target))).node_id
+        cached = getattr(self, "_centres", None)
+        if cached is None or cached[0] is not self.layout:  # asked every frame by the minimap: one array op
+            cached = self._centres = (self.layout, np.array([s.center for s in slabs], float))
+        distances = np.linalg.norm(cached[1] - np.asarray(self.camera.target, float), axis=1)
+        return slabs[int(np.argmin(distances))].node_id
 
     # --- direct manipulation (stops any flight) ---------------------------------
     def _moved(self) -> None:

@@ -40,6 +40,7 @@ from viz3d.session.unit_links import parse_unit, unit_outline
 from viz3d.session.views import VIEWS
 
 MESSAGE_SECONDS = 3.0
+Input = torch.Tensor | tuple[torch.Tensor, ...]  # one input: a tensor, or a tuple for a model of several arguments
 
 
 def _structure(trace: Trace) -> list[tuple[Any, ...]]:
@@ -74,7 +75,7 @@ class Session(Navigation):
         trace: Trace,
         *,
         model: nn.Module | None = None,
-        inputs: Sequence[torch.Tensor] = (),
+        inputs: Sequence[Input] = (),
         options: ViewOptions | None = None,
         size: tuple[int, int] = (1280, 720),
         camera: str | Path | OrbitCamera = "overview",
@@ -89,6 +90,7 @@ class Session(Navigation):
         self.size = checked_size(size)
         self.captured = trace  # the activations recorded for the current input
         self.trace = self._view_trace()  # what the slabs show (the view applied)
+        self.shown_version = 0  # counts changes of the shown trace (caches key on it, not on id())
         self.layout = layout_trace(self.trace, self.options.layout_mode)
         self.camera = camera_for(self.layout, camera, self.size)
         self._init_navigation()
@@ -103,7 +105,7 @@ class Session(Navigation):
     def from_model(
         cls,
         model: nn.Module,
-        inputs: torch.Tensor | Sequence[torch.Tensor],
+        inputs: Input | Sequence[Input],
         *,
         options: ViewOptions | None = None,
         batch_index: int = 0,
@@ -111,7 +113,8 @@ class Session(Navigation):
         **kwargs: Any,
     ) -> Session:
         """Capture ``model`` on the first of ``inputs`` and open a session on it."""
-        batch = [inputs] if isinstance(inputs, torch.Tensor) else list(inputs)
+        # A list is several inputs to cycle through; a tensor or a tuple (a model's several arguments) is one.
+        batch: list[Input] = list(inputs) if isinstance(inputs, list) else [inputs]  # type: ignore[list-item]
         if not batch:
             raise Viz3dError("an input tensor is needed to capture activations: pass at least one")
         options = options or ViewOptions()
@@ -124,16 +127,21 @@ class Session(Navigation):
         new = self.options.with_(**changes)
         old, self.options = self.options, new
         diff = {name for name in changes if getattr(old, name) != getattr(new, name)}
+        rebuilt = bool(diff & {"group_depth", "show", "shared_filter_range"})
         if "group_depth" in diff:
             if self.model is None or not self.inputs:
                 self.options = old
                 raise Viz3dError("folding needs the model and its inputs: open the session with Session.from_model")
-            self._recapture(keep_view=False)
+            try:
+                self._recapture(keep_view=False)
+            except BaseException:
+                self.options = old  # the shown trace is still the old one: so are the options
+                raise
         elif diff & {"show", "shared_filter_range"}:
             self._show(keep_view="show" not in diff)
-        elif diff & {"texture_format", "upload"}:
-            self.events.scene.emit()
-        if "layout_mode" in diff:
+        if diff & {"texture_format", "upload"}:
+            self.events.scene.emit()  # new textures or upload path: the renderer is rebuilt
+        if "layout_mode" in diff and not rebuilt:  # a rebuild laid out with the new mode already
             self.layout = layout_trace(self.trace, new.layout_mode)
             self._curves = {}
             self.set_cut(None)
@@ -173,6 +181,7 @@ class Session(Navigation):
         """Show the captured trace through the current view; in place when the structure is the same."""
         trace = self._view_trace()
         self._flow, self._curves = None, {}
+        self.shown_version += 1
         if keep_view and _structure(trace) == _structure(self.trace):
             self.trace = trace
             for signal in (self.events.values, self.events.connections, self.events.selection, self.events.stats):
@@ -333,13 +342,14 @@ class Session(Navigation):
         if self.model is None or len(self.inputs) < 2:
             self.say("only one input to show")
             return
-        self.input_index = (self.input_index + 1) % len(self.inputs)
-        where = f"input {self.input_index + 1}/{len(self.inputs)}"
+        index = (self.input_index + 1) % len(self.inputs)
+        where = f"input {index + 1}/{len(self.inputs)}"
+        group_depth, batch_index = self.options.group_depth, self.captured.batch_index
+        # Capture first: if it fails, the session still shows (and points at) the input it had.
+        self.captured = capture(self.model, self.inputs[index], group_depth=group_depth, batch_index=batch_index)
+        self.input_index = index
         if not VIEWS[self.options.show].uses_input:
-            group_depth, batch_index = self.options.group_depth, self.captured.batch_index
-            x = self.inputs[self.input_index]
-            self.captured = capture(self.model, x, group_depth=group_depth, batch_index=batch_index)
             self.say(f"{where} (shown in the activations view; weights do not change)")
             return
-        self._recapture(keep_view=True)
+        self._show(keep_view=True)
         self.say(where)
