@@ -101,8 +101,9 @@ def _high_depth_unit(img: Image.Image, path: Path) -> np.ndarray:
         if values.size and (values.min() < 0 or values.max() > 1):
             return _by_range(values, path, "float")
         return values
-    values = raw.astype(np.float64)
     bits = 16 if img.mode.startswith("I;16") else _bits_per_sample(img)
+    # float32 holds 16-bit values exactly at half the memory; wider integers need float64 to stay exact.
+    values = raw.astype(np.float32 if bits is not None and bits <= 16 else np.float64)
     if bits is not None and bits < 32 and values.size and values.min() >= 0 and values.max() <= 2**bits - 1:
         return (values / (2**bits - 1)).astype(np.float32)
     return _by_range(values, path, "integer")
