@@ -31,6 +31,8 @@ from viz3d.session.keys import key_table
 from viz3d.session.session import Session
 
 CAMERA_FILE = "viz3d-camera.json"
+TOUR_FILE = "viz3d-tour.json"
+QUIT_CONFIRM_SECONDS = 3.0  # a second Q within this quits
 IDLE_WAKE_SECONDS = 1.0  # longest sleep of an idle window (a status message may expire sooner)
 RESET_HOVER = frozenset({"scene", "values", "layout"})
 
@@ -74,13 +76,15 @@ class ViewerWindow:
             session, lambda: self.size, self.pick, lambda x, y: self.hud.minimap_node_at(x, y, self.size)
         )
         self.actions: dict[str, Callable[[], object]] = {
-            "quit": self.canvas.close,
+            "quit": self.ask_quit,
+            "save_tour": lambda: session.save_tour(self.output_dir / TOUR_FILE),
             "screenshot": lambda: self.screenshot(1),
             "screenshot_2x": lambda: self.screenshot(2),
             "save_camera": lambda: session.save_camera(self.output_dir / CAMERA_FILE),
             "fly_to_cursor": lambda: self.nav.fly_to_hit(self.pick(self.nav.mouse)),
         }
         self.closed = False
+        self._quit_asked = -float("inf")
         self._frame_times: list[float] = []
         self._last_draw = 0.0
         self._last_tick = time.perf_counter()
@@ -144,8 +148,11 @@ class ViewerWindow:
             self._frame_times = [now - self._last_draw, *self._frame_times][:30]
         self._last_draw = now
         physical = self.physical_size
-        self.view.draw(physical, pixel_scale=physical[0] / self.size[0])
-        self.hud.draw(self.size, physical, self.fps())
+        unit = physical[0] / self.size[0]
+        self.view.sync()  # the inset reads the renderer's ranges
+        self.hud.prepare(self.size, physical, self.fps())  # before the scene: labels keep clear of the panels
+        self.view.draw(physical, pixel_scale=unit, keep_out=self.hud.rects(unit))
+        self.hud.draw(physical, unit)
         gloo.set_viewport(0, 0, *physical)
 
     def fps(self) -> float | None:
@@ -184,7 +191,8 @@ class ViewerWindow:
         if name is None:
             return
         modifiers = {getattr(m, "name", str(m)) for m in (event.modifiers or ())}
-        found = keymap.binding_for(name, self.session.camera.mode, "Shift" in modifiers, self.keys)
+        mode, shift, control = self.session.camera.mode, "Shift" in modifiers, "Control" in modifiers
+        found = keymap.binding_for(name, mode, shift, self.keys, control)
         if found is None:
             return
         binding, action = found
@@ -192,15 +200,39 @@ class ViewerWindow:
             self.nav.held.add(action)
             self._animate()
         else:
-            self.dispatch(action, binding.argument)
+            self.dispatch(action, binding.argument, binding.slow)
 
-    def dispatch(self, action: str, argument: str | None = None) -> None:
-        """Run a key-table action: the window's own (quit, screenshots, picking) or the session's."""
+    def dispatch(self, action: str, argument: str | None = None, slow: bool = False) -> None:
+        """Run a key-table action: the window's own (quit, screenshots, picking) or the session's.
+
+        A ``slow`` action (a re-capture, a rebuild) first puts "working…" on
+        screen, so the window never freezes without a word.
+        """
         handler = self.actions.get(action) or getattr(self.session, action)
+        if slow:
+            self.session.say("working…")
+            self.draw_now()
         if argument is not None:
             handler(argument)  # type: ignore[call-arg]
         else:
             handler()
+
+    def draw_now(self) -> None:
+        """Draw and show a frame at once, not at the event loop's next turn."""
+        if self.closed:
+            return
+        self.canvas.set_current()
+        self.on_draw()
+        self.canvas.swap_buffers()
+
+    def ask_quit(self) -> None:
+        """Q: the first press asks, a second within a few seconds closes the window."""
+        now = self.session.clock()
+        if now - self._quit_asked <= QUIT_CONFIRM_SECONDS:
+            self.canvas.close()
+        else:
+            self._quit_asked = now
+            self.session.say("press Q again to quit")
 
     def on_key_release(self, event: Any) -> None:
         name = getattr(event.key, "name", None) if event.key is not None else None
