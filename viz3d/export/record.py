@@ -82,6 +82,18 @@ def check_record_output(out: str | Path, size: tuple[int, int], frames: int) -> 
     return fmt
 
 
+def check_tour_spec(tour: Tour | str | Path) -> None:
+    """Fail early on a tour that is neither ready-made nor a readable tour file (layer names are checked later)."""
+    from viz3d.scene.tour import load_tour
+    from viz3d.session.tours import READY_TOURS
+
+    if isinstance(tour, Tour) or (isinstance(tour, str) and tour in READY_TOURS):
+        return
+    if not str(tour).endswith(".json"):
+        raise Viz3dError(f"unknown tour {str(tour)!r}: use {', '.join(READY_TOURS)} or a tour .json file")
+    load_tour(tour)
+
+
 def _frames(
     session: Session, view: OffscreenView, tour: Tour, fps: float, progress: ProgressCallback | None
 ) -> Iterator[np.ndarray]:

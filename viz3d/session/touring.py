@@ -138,7 +138,10 @@ class Touring(Navigation):
         if "select" in view:
             self.select(view["select"])
         if "cut" in view:
-            self.set_cut(None if view["cut"] is None else self._named_slab(view["cut"]))
+            slab = None if view["cut"] is None else self._named_slab(view["cut"])
+            ids = [s.node_id for s in self.layout.slabs]
+            self.focus_index = -1 if slab is None else ids.index(slab.node_id)  # layer stepping goes on from it
+            self.set_cut(slab)
         self.camera = camera
         self.tour_index = index
         self.events.tour.emit()
