@@ -26,6 +26,7 @@ bench: setup
 	PYOPENGL_PLATFORM=egl $(PY) benchmarks/bench_connections.py
 	PYOPENGL_PLATFORM=egl $(PY) benchmarks/bench_weights_graph.py
 	PYOPENGL_PLATFORM=egl $(PY) benchmarks/bench_draw_overhead.py
+	PYOPENGL_PLATFORM=egl $(PY) benchmarks/bench_record.py
 	$(PY) benchmarks/bench_idle.py
 
 clean:

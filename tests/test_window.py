@@ -216,7 +216,8 @@ def test_hover_and_click_pick_the_feature_map(window: ViewerWindow) -> None:
 def test_every_key_in_the_table_has_a_handler_and_is_in_the_help(window: ViewerWindow) -> None:
     rows = dict(keymap.help_lines(window.keys))
     for binding in window.keys:
-        assert " / ".join(binding.keys) + (f" ({binding.mode})" if binding.mode else "") in rows
+        prefix = f"{binding.modifier}+" if binding.modifier else ""
+        assert prefix + " / ".join(binding.keys) + (f" ({binding.mode})" if binding.mode else "") in rows
         for action in [binding.action] + ([binding.shift_action] if binding.shift_action else []):
             if binding.held:
                 assert action in HELD_ACTIONS

@@ -13,7 +13,7 @@ subpackage: ``viz3d.capture`` and ``viz3d.renderer`` are packages,
 
 from __future__ import annotations
 
-from viz3d.api import render, show, trace
+from viz3d.api import record, render, show, trace
 from viz3d.capture.trace import Edge, Node, Trace
 from viz3d.errors import Viz3dError, Viz3dWarning
 from viz3d.scene.camera import OrbitCamera
@@ -29,6 +29,7 @@ __all__ = [
     "ViewOptions",
     "Viz3dError",
     "Viz3dWarning",
+    "record",
     "render",
     "show",
     "trace",

@@ -151,3 +151,33 @@ def show(
     if run:
         window.run()
     return window
+
+
+def record(
+    model: nn.Module | Trace,
+    x: torch.Tensor | None = None,
+    *,
+    out: str | Path,
+    tour: Any = "flythrough",
+    size: tuple[int, int] = (1920, 1080),
+    fps: float = 30,
+    ssaa: int = 1,
+    batch_index: int = 0,
+    options: ViewOptions | None = None,
+    **settings: Any,
+) -> Path:
+    """Record a camera tour offscreen: ``out`` a ``.mp4`` (H.264, needs ``viz3d[video]``), ``.gif`` or a folder.
+
+    ``tour`` is ``"flythrough"`` (input to output, stopping at each stage),
+    ``"orbit"`` (a full turn), a tour ``.json`` saved in the viewer (Ctrl-S)
+    or a :class:`viz3d.scene.tour.Tour`. Frame ``k`` is the tour at ``k / fps``
+    seconds: the same call gives the same frames. View settings as for
+    :func:`render`.
+    """
+    from viz3d.export.record import check_record_output, check_tour_spec, record_tour
+
+    w, h = checked_size(size)
+    check_record_output(out, (w, h), 1)  # before the capture
+    check_tour_spec(tour)
+    session = open_session(model, x, view_options(options, **settings), batch_index, size=(w, h))
+    return record_tour(session, tour, out, (w, h), fps, ssaa)

@@ -1,4 +1,4 @@
-"""Command line: ``viz3d demo`` and ``viz3d render``.
+"""Command line: ``viz3d demo``, ``render``, ``record``, ``inspect`` and ``graph``.
 
 Errors from bad input are one line (``viz3d: ...``) and exit status 2.
 """
@@ -85,6 +85,21 @@ def _add_view_options(p: argparse.ArgumentParser) -> None:
     )
 
 
+def add_record_parser(sub: Any) -> None:
+    """``viz3d record``: its flags (the command itself is :func:`viz3d.cli_record.cmd_record`)."""
+    record = sub.add_parser("record", help="record a camera tour offscreen: .mp4, .gif or a folder of PNG frames")
+    record.add_argument("--model", default="default", help="'default', 'MODULE:FUNCTION' or 'file.py:FUNCTION'")
+    record.add_argument("--weights", default=None, help="state dict (.safetensors, or torch.save file)")
+    record.add_argument("--input", default="sample", help="image file, 'sample[:K]' or 'random'")
+    record.add_argument("--tour", default="flythrough", help="flythrough, orbit or a tour .json (Ctrl-S in the viewer)")
+    record.add_argument("--out", required=True, help="talk.mp4 (H.264), talk.gif, or a folder for PNG frames")
+    record.add_argument("--size", type=parse_size, default=(1920, 1080))
+    record.add_argument("--fps", type=float, default=30.0)
+    record.add_argument("--ssaa", type=int, default=1, choices=[1, 2, 3, 4], help="supersampling factor")
+    record.add_argument("--font-scale", type=float, default=1.0, help="size of the captions (1 = default)")
+    _add_view_options(record)
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="viz3d", description="See a PyTorch network's activations in 3D.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -96,7 +111,12 @@ def _build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--offscreen", action="store_true", help="write the PNG even when a display exists")
     # For smoke tests and start-up benchmarks: open the window, draw once, report, exit.
     demo.add_argument("--exit-after-first-frame", action="store_true", help=argparse.SUPPRESS)
+    demo.add_argument("--tour", default=None, help="flythrough, orbit or a tour .json: Space plays, PageDown steps")
+    demo.add_argument("--present", action="store_true", help="presenter mode: no HUD, minimap or help; large text")
+    demo.add_argument("--font-scale", type=float, default=1.0, help="size of the viewer's text (1 = default)")
     _add_view_options(demo)
+
+    add_record_parser(sub)
 
     render = sub.add_parser("render", help="render a network offscreen to a PNG")
     render.add_argument("--model", default="default", help="'default', 'MODULE:FUNCTION' or 'file.py:FUNCTION'")
@@ -156,6 +176,8 @@ def view_options_from_args(args: argparse.Namespace) -> Any:
         group_depth=args.group_depth,
         shared_filter_range=args.shared_filter_range,
         texture_format=getattr(args, "texture_format", "r32f"),
+        present=getattr(args, "present", False),
+        font_scale=getattr(args, "font_scale", 1.0),
     )
 
 
@@ -236,6 +258,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if args.select:
         session.select(args.select)
     window = ViewerWindow(session, title="viz3d demo")
+    if args.tour:
+        session.load_tour(args.tour)  # after the window set the aspect: ready-made tours frame for it
     if args.exit_after_first_frame:
         _exit_after_first_frame(window)
     _say("drag: rotate, scroll: zoom, Tab: fly mode, PageDown: next layer, H: all keys")
@@ -335,7 +359,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _build_parser()
     args = parser.parse_args(argv)
     warnings.formatwarning = _format_warning
-    handlers = {"demo": cmd_demo, "render": cmd_render, "inspect": cmd_inspect, "graph": cmd_graph}
+    from viz3d.cli_record import cmd_record  # its module imports this one: here, not at the top
+
+    handlers = {
+        "demo": cmd_demo,
+        "render": cmd_render,
+        "record": cmd_record,
+        "inspect": cmd_inspect,
+        "graph": cmd_graph,
+    }
     try:
         return handlers[args.command](args)
     except Viz3dError as exc:

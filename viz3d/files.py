@@ -32,7 +32,7 @@ import os
 import secrets
 import stat
 import time
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from pathlib import Path
 
 import numpy as np
@@ -201,6 +201,37 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
     except BaseException as exc:
         tmp.unlink(missing_ok=True)
         if isinstance(exc, OSError):  # a full disk, a quota, a folder that changed under us
+            raise Viz3dError(f"cannot write {given}: {exc.strerror or exc}") from exc
+        raise
+    _sync_folder(target.parent)
+    return given
+
+
+def atomic_write_with(path: str | Path, write: Callable[[Path], None]) -> Path:
+    """Like :func:`atomic_write_bytes`, for writers that need a file name (an encoder such as ffmpeg).
+
+    ``write(temporary path)`` fills the temporary file beside the target
+    (its name has no extension: the writer names the format itself); it is
+    then flushed and renamed over ``path``, or removed when ``write`` fails.
+    """
+    given = Path(path)
+    target, st = _real_target(path)
+    remove_stale_temps(target)
+    fd, tmp = _open_temp(target)
+    os.close(fd)
+    try:
+        write(tmp)
+        fd = os.open(tmp, os.O_RDWR | getattr(os, "O_NOFOLLOW", 0))
+        try:
+            if st is not None:
+                _keep_metadata(fd, st)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, target)
+    except BaseException as exc:
+        tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
             raise Viz3dError(f"cannot write {given}: {exc.strerror or exc}") from exc
         raise
     _sync_folder(target.parent)

@@ -1,9 +1,13 @@
-"""The viewer's 2D layer: status lines, key help, minimap and the inset of the selected map.
+"""The viewer's 2D layer: status lines, key help, minimap, the inset of the selected map, captions.
 
 Panels are Pillow pictures (:mod:`viz3d.app.panels`) uploaded to an
 :class:`~viz3d.renderer.overlay.Overlay` only when their content changes. The
 inset's value range comes from the same function the renderer normalizes
-with, so the colorbar always matches the slab.
+with, so the colorbar always matches the slab. Text panels (HUD, messages,
+the tour's caption) are drawn at the device's resolution and the font
+scale. In presenter mode only the caption, the inset and status messages
+(large, at the top) show. :meth:`Hud.prepare` places the panels before the
+scene is drawn, so no layer label is drawn under one (:meth:`Hud.rects`).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from typing import Any
 from viz3d.app.minimap import Minimap
 from viz3d.app.panels import help_panel, inset_panel, text_panel
 from viz3d.layout.charts import ACTIVATION_RGB, WEIGHT_RGB
+from viz3d.renderer.captions import caption_picture, message_picture
 from viz3d.renderer.layer_textures import layer_display_range
 from viz3d.renderer.scene_view import SceneView
 from viz3d.scene import keymap
@@ -21,6 +26,8 @@ from viz3d.scene.picking import PickHit
 from viz3d.session.session import Session
 
 Histograms = list[tuple[str, list[int], tuple[float, float, float]]]
+HUD_FONT_PX = 14
+PRESENT_FONT_SCALE = 1.5  # presenter mode's text, on top of the font scale option
 
 
 class Hud:
@@ -136,7 +143,7 @@ class Hud:
         title = f"{node.name} {what} {c}  {values.shape[0]}x{values.shape[1]}"
         return inset_panel(values, float(lo[c]), float(hi[c]), colormap, title, histograms=histograms)
 
-    def _show(self, name: str, key: Any, make: Any, place: Any) -> None:
+    def _show(self, name: str, key: Any, make: Any, place: Any, density: float = 1.0) -> None:
         """Keep panel ``name`` showing ``make()`` at ``place(image)``; rebuilt only when ``key`` changes."""
         if key is None:
             if name in self._overlay:
@@ -145,20 +152,40 @@ class Hud:
             return
         if self._drawn.get(name) != key or name not in self._overlay:
             image = make()
-            self._overlay.set(name, image, place(image))
+            self._overlay.set(name, image, place(image), density)
             self._drawn[name] = key
 
-    def draw(self, size: tuple[int, int], physical: tuple[int, int], fps: float | None) -> None:
-        """Update the panels that changed and draw them over the frame."""
+    def _show_text(self, physical: tuple[int, int], unit: float) -> None:
+        """The caption (lower third) and, in presenter mode, the status message (top), at device resolution."""
+        s, o = self.session, self.session.options
+        scale = o.font_scale * (PRESENT_FONT_SCALE if o.present else 1.0)
+        caption, message = s.caption(), s.current_message() if o.present else ""
+        for name, text, picture in (("caption", caption, caption_picture), ("message", message, message_picture)):
+            made: dict[str, tuple[int, int]] = {}
+
+            def make(text: str = text, picture: Any = picture, made: dict[str, tuple[int, int]] = made) -> Any:
+                image, made["at"] = picture(text, physical, scale)
+                return image
+
+            def place(image: Any, made: dict[str, tuple[int, int]] = made) -> tuple[float, float]:
+                return made["at"][0] / unit, made["at"][1] / unit  # made at device pixels, placed in logical ones
+
+            self._show(name, (text, physical, scale) if text else None, make, place, unit)
+
+    def prepare(self, size: tuple[int, int], physical: tuple[int, int], fps: float | None) -> None:
+        """Update the panels that changed (call before drawing the scene: :meth:`rects` says where they are)."""
         from viz3d.renderer.overlay import Overlay
 
         if self._overlay is None:
             self._overlay = Overlay()
         s, o = self.session, self.session.options
         w, h = size
-        lines = tuple(self.status_lines(fps)) if o.hud else None
-        self._show("hud", lines, lambda: text_panel(list(lines or ())), lambda img: (10, 10))
-        mini = self.minimap(size) if o.minimap else None
+        unit = physical[0] / w
+        lines = tuple(self.status_lines(fps)) if o.hud and not o.present else None
+        px = round(HUD_FONT_PX * o.font_scale * unit)
+        self._show("hud", lines, lambda: text_panel(list(lines or ()), size=px), lambda img: (10, 10), unit)
+        self._show_text(physical, unit)
+        mini = self.minimap(size) if o.minimap and not o.present else None
         if mini is not None:
             mini.mark(s.camera_node())
             image = mini.image()  # cached until the mark moves
@@ -166,14 +193,22 @@ class Hud:
             self._show("minimap", key, lambda: image, lambda img: mini.position)
         else:
             self._show("minimap", None, None, None)
-        help_key = (w, h) if o.help else None
+        help_key = (w, h) if o.help and not o.present else None
         place_help = lambda img: (max(10, (w - img.shape[1]) / 2), max(50, (h - img.shape[0]) / 2))  # noqa: E731
         self._show("help", help_key, lambda: help_panel(keymap.help_lines(self.keys)), place_help)
         inset_key = None
         if s.selection is not None:
             inset_key = (s.selection, s.shown_version, o.colormap, o.normalization, self.view.builds, w, h)
         self._show("inset", inset_key, self.inset, lambda img: (w - img.shape[1] - 10, h - img.shape[0] - 10))
-        self._overlay.draw(physical, physical[0] / w)
+
+    def rects(self, unit: float = 1.0) -> list[tuple[float, float, float, float]]:
+        """Where the panels sit, in device pixels (``unit``: device pixels per logical pixel)."""
+        return self._overlay.rects(unit) if self._overlay is not None else []
+
+    def draw(self, physical: tuple[int, int], unit: float = 1.0) -> None:
+        """Draw the panels placed by :meth:`prepare` over the frame."""
+        if self._overlay is not None:
+            self._overlay.draw(physical, unit)
 
     def names(self) -> list[str]:
         """Panels currently shown."""

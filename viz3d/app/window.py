@@ -14,8 +14,7 @@ otherwise, so an idle window costs no CPU.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +32,8 @@ from viz3d.session.keys import key_table
 from viz3d.session.session import Session
 
 CAMERA_FILE = "viz3d-camera.json"
+TOUR_FILE = "viz3d-tour.json"
+QUIT_CONFIRM_SECONDS = 3.0  # a second Q within this quits
 IDLE_WAKE_SECONDS = 1.0  # longest sleep of an idle window (a status message may expire sooner)
 RESET_HOVER = frozenset({"scene", "values", "layout"})
 
@@ -76,13 +77,15 @@ class ViewerWindow:
             session, lambda: self.size, self.pick, lambda x, y: self.hud.minimap_node_at(x, y, self.size)
         )
         self.actions: dict[str, Callable[[], object]] = {
-            "quit": self.canvas.close,
+            "quit": self.ask_quit,
+            "save_tour": lambda: session.save_tour(self.output_dir / TOUR_FILE),
             "screenshot": lambda: self.screenshot(1),
             "screenshot_2x": lambda: self.screenshot(2),
             "save_camera": lambda: session.save_camera(self.output_dir / CAMERA_FILE),
             "fly_to_cursor": lambda: self.nav.fly_to_hit(self.pick(self.nav.mouse)),
         }
         self.closed = False
+        self._quit_asked = -float("inf")
         self._frame_times: list[float] = []
         self._last_draw = 0.0
         self._last_tick = time.perf_counter()
@@ -92,10 +95,10 @@ class ViewerWindow:
         ev.draw.connect(self.on_draw)
         ev.resize.connect(self.on_resize)
         ev.mouse_press.connect(lambda e: self.nav.press(e.pos, e.button))
-        ev.mouse_release.connect(self.on_mouse_release)
+        ev.mouse_release.connect(lambda e: self.guarded(self.nav.release, e.pos))
         ev.mouse_move.connect(self.on_mouse_move)
         ev.mouse_wheel.connect(lambda e: self.nav.wheel(e.pos, float(e.delta[1])))
-        ev.mouse_double_click.connect(self.on_mouse_double_click)
+        ev.mouse_double_click.connect(lambda e: self.guarded(self.nav.double_click, e.pos))
         ev.key_press.connect(self.on_key_press)
         ev.key_release.connect(self.on_key_release)
         ev.close.connect(self.on_close)
@@ -146,8 +149,11 @@ class ViewerWindow:
             self._frame_times = [now - self._last_draw, *self._frame_times][:30]
         self._last_draw = now
         physical = self.physical_size
-        self.view.draw(physical, pixel_scale=physical[0] / self.size[0])
-        self.hud.draw(self.size, physical, self.fps())
+        unit = physical[0] / self.size[0]
+        self.view.sync()  # the inset reads the renderer's ranges
+        self.hud.prepare(self.size, physical, self.fps())  # before the scene: labels keep clear of the panels
+        self.view.draw(physical, pixel_scale=unit, keep_out=self.hud.rects(unit))
+        self.hud.draw(physical, unit)
         gloo.set_viewport(0, 0, *physical)
 
     def fps(self) -> float | None:
@@ -181,20 +187,13 @@ class ViewerWindow:
                 self.hud.hover_text = text
                 self.canvas.update()
 
-    def on_mouse_release(self, event: Any) -> None:
-        with self.said_not_raised():
-            self.nav.release(event.pos)
-
-    def on_mouse_double_click(self, event: Any) -> None:
-        with self.said_not_raised():
-            self.nav.double_click(event.pos)
-
     def on_key_press(self, event: Any) -> None:
         name = getattr(event.key, "name", None) if event.key is not None else None
         if name is None:
             return
         modifiers = {getattr(m, "name", str(m)) for m in (event.modifiers or ())}
-        found = keymap.binding_for(name, self.session.camera.mode, "Shift" in modifiers, self.keys)
+        mode, shift, control = self.session.camera.mode, "Shift" in modifiers, "Control" in modifiers
+        found = keymap.binding_for(name, mode, shift, self.keys, control)
         if found is None:
             return
         binding, action = found
@@ -202,24 +201,43 @@ class ViewerWindow:
             self.nav.held.add(action)
             self._animate()
         else:
-            self.dispatch(action, binding.argument)
+            self.dispatch(action, binding.argument, binding.slow)
 
-    def dispatch(self, action: str, argument: str | None = None) -> None:
-        """Run a key-table action: the window's own (quit, screenshots, picking) or the session's."""
+    def dispatch(self, action: str, argument: str | None = None, slow: bool = False) -> None:
+        """Run a key-table action: the window's own (quit, screenshots, picking) or the session's.
+
+        A ``slow`` action (a re-capture, a rebuild) first puts "working…" on
+        screen, so the window never freezes without a word.
+        """
         handler = self.actions.get(action) or getattr(self.session, action)
-        with self.said_not_raised():
-            if argument is not None:
-                handler(argument)  # type: ignore[call-arg]
-            else:
-                handler()
+        if slow:
+            self.session.say("working…")
+            self.draw_now()
+        self.guarded(handler, *([] if argument is None else [argument]))
 
-    @contextmanager
-    def said_not_raised(self) -> Iterator[None]:
-        """Show a Viz3dError from an action (a failed re-capture, a refused file) in the HUD, not as a traceback."""
+    def guarded(self, action: Callable[..., object], *args: Any) -> None:
+        """Run an input's action; its Viz3dError (a failed capture, a refused file) goes to the HUD, not a traceback."""
         try:
-            yield
+            action(*args)
         except Viz3dError as exc:
             self.session.say(str(exc))
+
+    def draw_now(self) -> None:
+        """Draw and show a frame at once, not at the event loop's next turn."""
+        if self.closed:
+            return
+        self.canvas.set_current()
+        self.on_draw()
+        self.canvas.swap_buffers()
+
+    def ask_quit(self) -> None:
+        """Q: the first press asks, a second within a few seconds closes the window."""
+        now = self.session.clock()
+        if now - self._quit_asked <= QUIT_CONFIRM_SECONDS:
+            self.canvas.close()
+        else:
+            self._quit_asked = now
+            self.session.say("press Q again to quit")
 
     def on_key_release(self, event: Any) -> None:
         name = getattr(event.key, "name", None) if event.key is not None else None
@@ -230,23 +248,9 @@ class ViewerWindow:
     # --- output ----------------------------------------------------------------------
     def screenshot(self, scale: int = 1) -> Path:
         """Save the 3D view (without panels) as a PNG at ``scale`` × the window size, lines and text scaled too."""
-        from viz3d.files import save_png
-        from viz3d.renderer.offscreen import read_frame
+        from viz3d.app.screenshot import save_screenshot
 
-        w, h = self.size
-        unit = self.physical_size[0] / w
-
-        def draw(big: tuple[int, int], ssaa: float) -> None:
-            self.view.draw(big, pixel_scale=ssaa * scale * unit)
-
-        image = read_frame(draw, (round(w * scale * unit), round(h * scale * unit)), canvas=self.canvas)
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        path = self.output_dir / f"viz3d-screenshot-{stamp}{f'-{scale}x' if scale > 1 else ''}.png"
-        n = 1
-        while path.exists():
-            n += 1
-            path = path.with_name(f"{path.stem}-{n}.png")
-        save_png(image, path)
+        path = save_screenshot(self.view, self.canvas, self.size, self.physical_size, scale, self.output_dir)
         self.session.say(f"saved {path}")
         return path
 

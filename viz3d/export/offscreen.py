@@ -2,7 +2,9 @@
 
 The scene's textures and buffers are made once and kept: each :meth:`OffscreenView.frame`
 only syncs what changed in the session and draws. ``viz3d.render`` is one
-frame of it; a video recorder or a notebook widget draws many.
+frame of it; a video recorder or a notebook widget draws many. A caption
+(a tour's) is drawn into the frame in the lower third, sized by the frame's
+height, and no layer label sits under it.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from viz3d.renderer.captions import caption_picture, rect_of
 from viz3d.renderer.offscreen import Framebuffer, offscreen_canvas, read_frame
 from viz3d.renderer.scene_view import SceneView
 from viz3d.scene.camera import OrbitCamera
@@ -22,22 +25,45 @@ class OffscreenView:
     """Renders ``session`` into images of ``size`` pixels on the process's hidden EGL canvas.
 
     Use as a context manager (or call :meth:`close`) so the GL objects go with it.
+    ``pixel_scale`` widens lines and enlarges labels (2 for a 4K frame that
+    should look like a 1080p one, twice as sharp).
     """
 
-    def __init__(self, session: Session, size: tuple[int, int] | None = None, ssaa: int = 1) -> None:
+    def __init__(
+        self, session: Session, size: tuple[int, int] | None = None, ssaa: int = 1, pixel_scale: float = 1.0
+    ) -> None:
         self.session = session
         self.size = size or session.size
         self.ssaa = ssaa
+        self.pixel_scale = pixel_scale
         session.resize(self.size)
         self.canvas = offscreen_canvas()
         self.view = SceneView(session, self.canvas)
         self._fbo = Framebuffer()
+        self._overlay: Any = None
+        self._caption: tuple[Any, ...] = ()  # (text, frame size, font scale) → picture and place, cached
 
-    def frame(self, camera: OrbitCamera | None = None, ssaa: int | None = None) -> np.ndarray:
-        """The current view (or ``camera``'s) as an (H, W, 4) uint8 RGBA image, top row first."""
+    def _caption_panel(self, text: str, big: tuple[int, int]) -> tuple[float, float, float, float]:
+        """Put the caption's picture on the overlay; return where it covers the frame."""
+        from viz3d.renderer.overlay import Overlay
+
+        key = (text, big, self.session.options.font_scale)
+        if not self._caption or self._caption[0] != key:
+            self._caption = (key, *caption_picture(text, big, self.session.options.font_scale))
+        if self._overlay is None:
+            self._overlay = Overlay()
+        _, image, position = self._caption
+        self._overlay.set("caption", image, position)
+        return rect_of(image, position)
+
+    def frame(self, camera: OrbitCamera | None = None, ssaa: int | None = None, caption: str = "") -> np.ndarray:
+        """The current view (or ``camera``'s), with ``caption``, as an (H, W, 4) uint8 RGBA image, top row first."""
 
         def draw(big: tuple[int, int], scale: float) -> None:
-            self.view.draw(big, pixel_scale=scale, camera=camera)
+            keep_out = [self._caption_panel(caption, big)] if caption else []
+            self.view.draw(big, pixel_scale=scale * self.pixel_scale, camera=camera, keep_out=keep_out)
+            if caption:
+                self._overlay.draw(big)
 
         factor = self.ssaa if ssaa is None else ssaa
         return read_frame(draw, self.size, factor, self._fbo, self.canvas)
@@ -56,6 +82,9 @@ class OffscreenView:
         self.canvas.set_current()
         self.view.delete()
         self._fbo.delete()
+        if self._overlay is not None:
+            self._overlay.delete()
+            self._overlay = None
 
     def __enter__(self) -> OffscreenView:
         return self

@@ -12,6 +12,7 @@ from viz3d.renderer.shaders import load_shader
 from viz3d.renderer.text_atlas import build_atlas
 from viz3d.scene import labels as label_math
 
+Rect = tuple[float, float, float, float]  # x0, y0, x1, y1 device pixels, y down
 LIFT_PX = 4.0  # gap between a slab's top edge and its label
 
 
@@ -41,10 +42,12 @@ class LabelLayer:
         self._extent = np.array([[r[2], r[3]] for r in atlas.rects], np.float64).reshape(-1, 2)
         self._priority = np.array([s.size[0] * s.size[1] for s in slabs])  # big slabs keep their labels
 
-    def visible(self, view_projection: np.ndarray, size: tuple[int, int], scale: float = 1.0) -> np.ndarray:
-        """Mask of labels drawn for this view (overlapping ones are thinned out)."""
+    def visible(
+        self, view_projection: np.ndarray, size: tuple[int, int], scale: float = 1.0, keep_out: Sequence[Rect] = ()
+    ) -> np.ndarray:
+        """Mask of labels drawn for this view (overlapping ones, and any under a ``keep_out`` panel, are left out)."""
         px, in_front = label_math.project(self.anchors, view_projection, size)
-        return label_math.thin_labels(px, self._extent * scale, in_front, self._priority, size)
+        return label_math.thin_labels(px, self._extent * scale, in_front, self._priority, size, blocked=keep_out)
 
     def _vertices(self, keep: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         aw, ah = self._atlas_size
@@ -65,14 +68,20 @@ class LabelLayer:
         )
 
     def draw(
-        self, mvp: np.ndarray, view_projection: np.ndarray, size: tuple[int, int], scale: float, cut_z: float
+        self,
+        mvp: np.ndarray,
+        view_projection: np.ndarray,
+        size: tuple[int, int],
+        scale: float,
+        cut_z: float,
+        keep_out: Sequence[Rect] = (),
     ) -> None:
         """Draw the visible labels on top of everything (no depth test), premultiplied."""
         from vispy import gloo
 
         if not len(self.anchors):
             return
-        keep = self.visible(view_projection, size, scale) & (self.anchors[:, 2] <= cut_z)
+        keep = self.visible(view_projection, size, scale, keep_out) & (self.anchors[:, 2] <= cut_z)
         anchors, offsets, uvs = self._vertices(keep, scale)
         if not len(anchors):
             return

@@ -10,6 +10,7 @@ session's state.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -227,11 +228,13 @@ class SceneRenderer:
         size: tuple[int, int],
         pixel_scale: float = 1.0,
         eye: np.ndarray | None = None,
+        keep_out: Sequence[tuple[float, float, float, float]] = (),
     ) -> None:
         """Draw the whole scene into the bound framebuffer of ``size`` pixels.
 
         ``eye`` (the camera position) is used in volume mode for the rays;
-        it is recovered from the matrix when omitted.
+        it is recovered from the matrix when omitted. No label is drawn
+        under a ``keep_out`` rectangle (device pixels: panels drawn on top).
         """
         from vispy import gloo
 
@@ -270,7 +273,7 @@ class SceneRenderer:
         self._flags.draw(mvp, pixel_scale, cut)
         self._highlight.draw(mvp, pixel_scale, cut)
         if self.show_labels:
-            self._labels.draw(mvp, view_projection, size, pixel_scale, self.cut_z)
+            self._labels.draw(mvp, view_projection, size, pixel_scale, self.cut_z, keep_out)
         gloo.set_state(blend=False, depth_test=True, cull_face=False)
         gloo.set_depth_mask(True)
 

@@ -12,7 +12,7 @@ format, upload path, labels, statistics, selection).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -113,11 +113,18 @@ class SceneView:
         r.cut_z = s.cut_z
         return r
 
-    def draw(self, size: tuple[int, int], pixel_scale: float = 1.0, camera: Any = None) -> None:
-        """Draw the session's scene from its camera (or ``camera``) into the bound framebuffer."""
+    def draw(
+        self,
+        size: tuple[int, int],
+        pixel_scale: float = 1.0,
+        camera: Any = None,
+        keep_out: Sequence[tuple[float, float, float, float]] = (),
+    ) -> None:
+        """Draw the session's scene from its camera (or ``camera``); no label under a ``keep_out`` rectangle."""
         renderer = self.sync()
         cam = camera or self.session.camera
-        renderer.draw(cam.view_projection(size[0] / size[1]), size, pixel_scale=pixel_scale, eye=cam.eye)
+        vp = cam.view_projection(size[0] / size[1])
+        renderer.draw(vp, size, pixel_scale=pixel_scale, eye=cam.eye, keep_out=keep_out)
 
     def pick(self, size: tuple[int, int], x: int, y: int) -> PickHit | None:
         """What is drawn at device pixel (x, y) (y down) of a ``size`` view."""

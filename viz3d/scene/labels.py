@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 
@@ -23,17 +25,19 @@ def thin_labels(
     priority: np.ndarray,
     size: tuple[int, int],
     pad: float = 2.0,
+    blocked: Sequence[tuple[float, float, float, float]] = (),
 ) -> np.ndarray:
     """Mask of labels to draw so that no two drawn labels overlap.
 
     Each label is a box of ``extents_px`` (w, h) centred horizontally on its
     anchor and standing on it. Higher ``priority`` wins; ties go to the
     earlier label. Labels not wholly inside the viewport, or behind the camera, are
-    dropped.
+    dropped, and so are labels that would sit under a ``blocked`` rectangle
+    (x0, y0, x1, y1 pixels: the panels drawn over the view).
     """
     n = len(anchors_px)
     keep = np.zeros(n, bool)
-    boxes: list[tuple[float, float, float, float]] = []
+    boxes: list[tuple[float, float, float, float]] = [tuple(map(float, b)) for b in blocked]  # type: ignore[misc]
     for i in sorted(range(n), key=lambda k: (-priority[k], k)):
         if not visible[i]:
             continue

@@ -55,6 +55,7 @@ SIGNALS: dict[str, str] = {
     "cut": "the cutaway plane",
     "overlays": "HUD, help or minimap shown or hidden",
     "message": "a new status message",
+    "tour": "the tour: its stops, playback, the stop (and caption) shown",
 }
 
 
@@ -78,6 +79,7 @@ class SessionEvents:
     cut: Signal
     overlays: Signal
     message: Signal
+    tour: Signal
 
     def __init__(self) -> None:
         self.changed: list[Callable[[str], object]] = []

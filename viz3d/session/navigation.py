@@ -20,7 +20,7 @@ from viz3d.errors import Viz3dError
 from viz3d.files import atomic_write_bytes
 from viz3d.layout.slabs import RANK_GAP, RANK_GAP_FRACTION, Layout, SlabLayout
 from viz3d.scene.camera import OrbitCamera, box_corners, frame_points, load_camera_file
-from viz3d.scene.flight import CameraFlight, focus_camera
+from viz3d.scene.flight import FLIGHT_SECONDS, CameraFlight, focus_camera
 from viz3d.session.events import SessionEvents
 
 FLY_SPEED_PER_RADIUS = 0.3  # scene radii per second: a 3-layer net and ResNet-152 both feel right
@@ -153,11 +153,11 @@ class Navigation:
             self.cut_z = cut
             self.events.cut.emit()
 
-    def fly_to(self, camera: OrbitCamera, cut_at: SlabLayout | None = None) -> None:
+    def fly_to(self, camera: OrbitCamera, cut_at: SlabLayout | None = None, duration: float = FLIGHT_SECONDS) -> None:
         """Fly smoothly (eased, interruptible) to ``camera``; ``cut_at`` hides the layers in front of that slab."""
         self.set_cut(cut_at)
         mode = self.camera.mode
-        self.flight = CameraFlight(self.camera.copy(), camera)
+        self.flight = CameraFlight(self.camera.copy(), camera, duration)
         self.flight.end.mode = mode
         self.flight_started = self.clock()
         self.events.camera.emit()

@@ -55,6 +55,10 @@ class ViewOptions:
         ``"auto"``, ``"host"`` or ``"cuda"``; None follows ``VIZ3D_UPLOAD``.
     stats, minimap, hud, help
         Histograms and health flags; the minimap; the HUD text; the key help.
+    present
+        Presenter mode: no HUD, minimap or help whatever those say; large text.
+    font_scale
+        Size of the viewer's text (HUD, messages, captions) relative to the default.
     """
 
     show: str = "activations"
@@ -73,6 +77,8 @@ class ViewOptions:
     minimap: bool = True
     hud: bool = True
     help: bool = False
+    present: bool = False
+    font_scale: float = 1.0
 
     def __post_init__(self) -> None:
         from viz3d.session.connection_kinds import CONNECTION_KINDS
@@ -95,6 +101,9 @@ class ViewOptions:
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or value < 1):
                 raise Viz3dError(f"{name} must be 1 or more (None for leaf modules), got {value!r}")
+        scale = self.font_scale
+        if isinstance(scale, bool) or not isinstance(scale, int | float) or not 0.25 <= scale <= 8:
+            raise Viz3dError(f"font_scale must be a number from 0.25 to 8, got {scale!r}")
 
     def with_(self, **changes: Any) -> ViewOptions:
         """A copy with ``changes`` applied (validated; unknown names are a one-line error)."""

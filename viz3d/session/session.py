@@ -34,8 +34,9 @@ from viz3d.scene.colormaps import COLORMAPS
 from viz3d.scene.normalization import NORMALIZATIONS
 from viz3d.session.connection_kinds import CONNECTION_KINDS, ConnectionContext, Unit
 from viz3d.session.events import SessionEvents
-from viz3d.session.navigation import Navigation, checked_size
+from viz3d.session.navigation import checked_size
 from viz3d.session.options import ViewOptions
+from viz3d.session.touring import Touring
 from viz3d.session.unit_links import parse_unit, unit_outline
 from viz3d.session.views import VIEWS
 
@@ -50,7 +51,7 @@ def _structure(trace: Trace) -> list[tuple[Any, ...]]:
     ]
 
 
-class Session(Navigation):
+class Session(Touring):
     """One network being looked at, and everything the user chose about how.
 
     Parameters
@@ -94,6 +95,7 @@ class Session(Navigation):
         self.layout = layout_trace(self.trace, self.options.layout_mode)
         self.camera = camera_for(self.layout, camera, self.size)
         self._init_navigation()
+        self._init_touring()
         self.selection: Unit | None = None
         self.message = ""
         self.message_until = 0.0
@@ -160,7 +162,7 @@ class Session(Navigation):
             self.events.labels.emit()
         if "stats" in diff:
             self.events.stats.emit()
-        if diff & {"minimap", "hud", "help"}:
+        if diff & {"minimap", "hud", "help", "present", "font_scale"}:
             self.events.overlays.emit()
 
     def say(self, message: str) -> None:
@@ -327,6 +329,11 @@ class Session(Navigation):
 
     def toggle_hud(self) -> None:
         self.update(hud=not self.options.hud)
+
+    def toggle_presenter(self) -> None:
+        """Presenter mode: no HUD, minimap or help, large text; Q asks before quitting."""
+        self.update(present=not self.options.present)
+        self.say("presenter mode (F5: back)" if self.options.present else "presenter mode off")
 
     def toggle_folding(self) -> None:
         """Fold modules into blocks (``fold_depth``) and back to leaf modules."""
