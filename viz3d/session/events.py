@@ -55,6 +55,7 @@ SIGNALS: dict[str, str] = {
     "cut": "the cutaway plane",
     "overlays": "HUD, help or minimap shown or hidden",
     "message": "a new status message",
+    "prediction": "the answer panel: shown or hidden, its classes or the chosen class",
 }
 
 
@@ -78,6 +79,7 @@ class SessionEvents:
     cut: Signal
     overlays: Signal
     message: Signal
+    prediction: Signal
 
     def __init__(self) -> None:
         self.changed: list[Callable[[str], object]] = []

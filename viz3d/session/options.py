@@ -55,6 +55,11 @@ class ViewOptions:
         ``"auto"``, ``"host"`` or ``"cuda"``; None follows ``VIZ3D_UPLOAD``.
     stats, minimap, hud, help
         Histograms and health flags; the minimap; the HUD text; the key help.
+    input_rgb
+        A 3-channel image input drawn as one true-colour picture (normalization
+        undone); False shows its channels as heatmaps.
+    prediction
+        The answer panel after the last slab (top-5 classes of a classifier output).
     """
 
     show: str = "activations"
@@ -73,6 +78,8 @@ class ViewOptions:
     minimap: bool = True
     hud: bool = True
     help: bool = False
+    input_rgb: bool = True
+    prediction: bool = True
 
     def __post_init__(self) -> None:
         from viz3d.session.connection_kinds import CONNECTION_KINDS
