@@ -4,7 +4,7 @@ The panel is a flat rectangle in the scene, so it is seen in perspective
 with the network and read from the overview as from close by. It is sized
 by the network's largest face (a ResNet and the small default network both
 get a panel in proportion), stands one gap past the last slab along the flow
-(-z), half a panel to the camera's right so the last slabs do not hide it,
+(-z), to the camera's right so the last slabs do not hide it,
 and is turned about the vertical axis to face the overview camera, whose
 line of sight crosses the stack at an angle.
 """
@@ -18,9 +18,10 @@ import numpy as np
 
 from viz3d.layout.slabs import RANK_GAP, Layout
 
-HEIGHT_FRACTION = 1.1  # panel height as a fraction of the tallest face: read from the overview, far away
+HEIGHT_FRACTION = 0.8  # panel height as a fraction of the tallest face: read from the overview, far away
 MIN_HEIGHT = 12.0  # world units: a tiny network still gets a readable panel
 ASPECT = 1.6  # width / height (the panel image has the same aspect)
+SHIFT = 0.4  # how far the panel stands to the camera's right of the last slab, in panel widths
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,6 @@ def place_panel(layout: Layout, node_id: int, azimuth: float) -> PanelQuad | Non
     end_z = min(float(s.lo[2]) for s in layout.slabs)
     depth = abs(float(right[2])) * width / 2  # how far the turned panel reaches along z from its centre
     x = float(layout.slab(node_id).center[0])
-    # Half a panel to the camera's right: seen from the overview, the last slabs stand beside it, not in front.
-    center = np.array([x, 0.0, end_z - RANK_GAP - depth]) + right * width / 2
+    # To the camera's right: seen from the overview, the last slabs stand beside it, not in front.
+    center = np.array([x, 0.0, end_z - RANK_GAP - depth]) + right * width * SHIFT
     return PanelQuad(center, right, up, width, height)

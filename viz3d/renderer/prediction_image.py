@@ -16,13 +16,13 @@ from PIL import Image, ImageDraw, ImageFont
 from viz3d.session.prediction import Prediction, percent
 
 WIDTH, HEIGHT = 1024, 640  # pixels; the aspect of viz3d.layout.panel.ASPECT
-BACKGROUND = (24, 27, 34, 255)
+BACKGROUND = (36, 40, 50, 255)
 BORDER = (120, 130, 150, 255)
 TEXT = (236, 239, 245, 255)
 DIM = (160, 168, 184, 255)
 BAR = (74, 170, 222, 255)
 BAR_TOP = (250, 190, 70, 255)  # the most probable class
-TRACK = (48, 54, 66, 255)
+TRACK = (58, 64, 78, 255)
 SELECTED = (255, 255, 255, 255)
 MARGIN = 36
 TITLE_HEIGHT = 170

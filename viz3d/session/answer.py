@@ -40,6 +40,7 @@ class Answer:
     model: nn.Module | None
     say: Callable[[str], None]
     select: Callable[..., None]
+    update: Callable[..., None]
 
     def _init_answer(self, preprocess: str | Preprocess | None, labels: Labels) -> None:
         self.preprocess = preprocessing(preprocess)
@@ -85,6 +86,11 @@ class Answer:
         if quad is not None:
             layout.extras.append(quad.corners())
         return layout
+
+    def toggle_input_picture(self) -> None:
+        """The input slab as one colour picture, or as its channels' heatmaps."""
+        self.update(input_rgb=not self.options.input_rgb)
+        self.say("input: " + ("true-colour picture" if self.options.input_rgb else "per-channel heatmaps"))
 
     def select_class(self, index: int) -> None:
         """Select the classifier unit of class ``index`` (its logit): weights and receptive field follow it."""
