@@ -4,7 +4,7 @@
 const int MAX_ROWS = 8;
 uniform float u_layer;
 uniform int u_rows;
-uniform vec4 u_row[MAX_ROWS]; // (v0, v1, y, x) of each bar row
+uniform vec4 u_row[8];        // (v0, v1, y, x) of each bar row; MAX_ROWS (gloo reads array sizes only as numbers)
 in vec2 v_uv;
 out vec4 frag_id;
 
