@@ -149,3 +149,14 @@ def test_preprocess_on_image_files_and_the_api(tmp_path: Path) -> None:
         viz3d.render(model, unit, preprocess="vgg")
     with pytest.raises(viz3d.Viz3dError, match="the input has 1"):
         PREPROCESSING["imagenet"].apply(torch.rand(1, 1, 300, 300))
+
+
+def test_receptive_fields_and_weights_point_at_the_picture_tile() -> None:
+    options = ViewOptions(connections={"rf", "weights"})
+    session = Session(viz3d.trace(small_net(), picture()), options=options)
+    session.select("0:2:3:4")  # conv unit (2, 3, 4): it reads every input channel of a 3x3 window
+    sets = session.connection_sets()
+    weights = sets["weights"][0]
+    assert len(weights.p0) == 1  # three input channels, one colour tile
+    np.testing.assert_allclose(weights.p1[0], session.layout.slab(0).tile_center(0))
+    assert len(sets["rf"][0].p0) > 0
