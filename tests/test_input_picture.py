@@ -160,3 +160,14 @@ def test_receptive_fields_and_weights_point_at_the_picture_tile() -> None:
     assert len(weights.p0) == 1  # three input channels, one colour tile
     np.testing.assert_allclose(weights.p1[0], session.layout.slab(0).tile_center(0))
     assert len(sets["rf"][0].p0) > 0
+
+
+def test_a_dead_colour_channel_outlines_the_picture_tile() -> None:
+    x = picture()
+    x[:, 2] = 0  # no blue at all: a dead input channel
+    session = Session(viz3d.trace(small_net(), x), options=ViewOptions(stats=True))
+    overlay = session.health_overlay()
+    assert overlay is not None and len(overlay.segments) > 0
+    x0, _, x1, _ = session.layout.slab(0).tile_rects()[0]
+    inside = (overlay.segments[:, 0] >= x0 - 1e-6) & (overlay.segments[:, 0] <= x1 + 1e-6)
+    assert inside.any()
