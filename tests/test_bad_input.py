@@ -114,7 +114,8 @@ CLI_ROWS: list[tuple[str, list[str], str]] = [
     ("select-channel", [*RENDER, "--select", "conv1:99"], "channel must be in 0..15"),
     ("select-layer", [*RENDER, "--select", "nolayer:1"], "no layer named 'nolayer'"),
     ("select-no-channel", [*RENDER, "--select", "conv1"], "use LAYER:CHANNEL"),
-    ("select-input-channel", [*RENDER, "--select", "input:3"], "channel must be in 0..2"),
+    # The input is one colour picture (one tile); as heatmaps (J) it has channels 0..2.
+    ("select-input-channel", [*RENDER, "--select", "input:3"], "channel must be in 0..0"),
     ("rf-without-select", [*RENDER, "--connections", "rf"], "need a selected unit"),
     ("unknown-kind", [*RENDER, "--connections", "graph,bogus"], "unknown connection kinds"),
     ("focus-unknown", [*RENDER, "--focus", "conv99"], "no layer named 'conv99' to focus on"),

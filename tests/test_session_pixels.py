@@ -130,6 +130,7 @@ def test_every_shader_program_compiles_and_links_on_this_gl(gl: Any) -> None:
     names = shaders.available_shaders()
     pairs = [(v, v.replace(".vert", ".frag")) for v in names if v.endswith(".vert")]
     pairs.append(("slab_face.vert", "slab_pick.frag"))  # the pick pass reuses the face's vertex shader
+    pairs.append(("prediction.vert", "prediction_pick.frag"))  # and the answer panel's pick, its panel's
     stages = {"vert": GL.GL_VERTEX_SHADER, "frag": GL.GL_FRAGMENT_SHADER}
     linked = set()
     for vert, frag in pairs:

@@ -457,7 +457,7 @@ def test_a_real_glfw_window_under_xvfb_shows_the_network() -> None:
     assert proc.returncode == 0, proc.stderr[-2000:]
     shape, lit = proc.stdout.strip().rsplit(" ", 1)
     assert shape == "(300, 400, 4)"
-    assert float(lit) > 0.15
+    assert float(lit) > 0.08  # a blank window is ~0; the framed network covers ~0.17
 
 
 def test_window_starts_from_a_preset_or_a_saved_view(tmp_path: Path) -> None:

@@ -17,8 +17,10 @@ from torch import nn
 from viz3d.capture import capture
 from viz3d.capture.trace import Trace
 from viz3d.errors import Viz3dError
+from viz3d.preprocess import Preprocess, preprocessing
 from viz3d.scene.camera import OrbitCamera
 from viz3d.session import Session, ViewOptions
+from viz3d.session.answer import Labels
 from viz3d.session.connection_kinds import CONNECTION_KINDS, Unit
 from viz3d.session.navigation import checked_size
 
@@ -41,16 +43,27 @@ def open_session(
     x: torch.Tensor | list[torch.Tensor] | None,
     options: ViewOptions,
     batch_index: int = 0,
+    preprocess: str | Preprocess | None = None,
+    class_names: Labels = None,
     **kwargs: Any,
 ) -> Session:
-    """A session on a trace, or on a model captured on ``x`` (a tensor or a list of inputs to cycle)."""
+    """A session on a trace, or on a model captured on ``x`` (a tensor or a list of inputs to cycle).
+
+    ``preprocess`` is applied to ``x`` (images in [0, 1]) before the capture; with a
+    trace it names what its input went through. ``class_names`` names the classes.
+    """
+    prep = preprocessing(preprocess)
     if isinstance(model, Trace):
-        return Session(model, options=options, **kwargs)
+        return Session(model, options=options, preprocess=prep, class_names=class_names, **kwargs)
     if not isinstance(model, nn.Module):
         raise Viz3dError(f"expected a torch.nn.Module or a viz3d Trace, got {type(model).__name__}")
     if x is None:
         raise Viz3dError("an input tensor is needed to capture activations: pass x")
-    return Session.from_model(model, x, options=options, batch_index=batch_index, **kwargs)
+    if prep.name != "none":
+        x = prep.apply(x) if isinstance(x, torch.Tensor) else [prep.apply(v) for v in x]
+    return Session.from_model(
+        model, x, options=options, batch_index=batch_index, preprocess=prep, class_names=class_names, **kwargs
+    )
 
 
 def render(
@@ -63,6 +76,8 @@ def render(
     focus: str | None = None,
     ssaa: int = 2,
     batch_index: int = 0,
+    preprocess: str | Preprocess | None = None,
+    class_names: Labels = None,
     options: ViewOptions | None = None,
     **settings: Any,
 ) -> np.ndarray:
@@ -88,6 +103,13 @@ def render(
         Supersampling factor for anti-aliasing (1 = off).
     batch_index
         Which sample of the batch is shown.
+    preprocess
+        ``"imagenet"`` (resize 256, centre crop 224, ImageNet mean/std) applied to
+        ``x``, an image batch in [0, 1]; ``"none"`` (default) takes ``x`` as it is.
+        With a Trace: what its input went through. The input picture undoes it.
+    class_names
+        Names of the classifier output's classes: a list or a labels file (text, one
+        per line, or JSON); by default the model's ``classes``, or ImageNet's for 1000 classes.
     options, **settings
         View settings: a :class:`ViewOptions`, and/or its fields as keywords
         (``show="weights"``, ``colormap="magma"``, ``connections=("graph", "rf")``...).
@@ -110,7 +132,9 @@ def render(
     w, h = checked_size(size)
     opts = view_options(options, **settings)
     # Every argument is checked before any GL work starts.
-    session = open_session(model, x, opts, batch_index, size=(w, h), camera=camera or "overview")
+    session = open_session(
+        model, x, opts, batch_index, preprocess, class_names, size=(w, h), camera=camera or "overview"
+    )
     if focus is not None:
         session.focus_layer(focus, frame=camera is None)
     if select is not None:
@@ -133,18 +157,21 @@ def show(
     focus: str | None = None,
     title: str = "viz3d",
     run: bool = True,
+    preprocess: str | Preprocess | None = None,
+    class_names: Labels = None,
     options: ViewOptions | None = None,
     **settings: Any,
 ) -> Any:
     """Open a window showing the network (orbit: drag, scroll, right-drag; H lists every key).
 
     ``x`` may be a list of inputs (I cycles through them); ``focus`` names a
-    layer to start at. Returns the window; with ``run=True`` (default) this
-    blocks until it is closed.
+    layer to start at; ``preprocess`` and ``class_names`` as in :func:`render`.
+    Returns the window; with ``run=True`` (default) this blocks until it is closed.
     """
     from viz3d.app.window import ViewerWindow
 
-    session = open_session(model, x, view_options(options, **settings), size=size, camera=camera)
+    opts = view_options(options, **settings)
+    session = open_session(model, x, opts, 0, preprocess, class_names, size=size, camera=camera)
     if focus is not None:
         session.focus_layer(focus)
     window = ViewerWindow(session, title=title)

@@ -75,6 +75,10 @@ def _add_view_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--select", default=None, help="unit for rf/weights: LAYER:CHANNEL[:Y:X], e.g. conv3:5:2:4")
     p.add_argument("--show", default="activations", choices=list(VIEWS), help="what the slabs show")
     p.add_argument(
+        "--preprocess", default="none", choices=["none", "imagenet"], help="imagenet: resize 256, crop 224, mean/std"
+    )
+    p.add_argument("--labels", default=None, help="class names: a text file (one per line) or JSON list/object")
+    p.add_argument(
         "--shared-filter-range", action="store_true", help="weights view: one range for a layer's colour filters"
     )
     p.add_argument(
@@ -151,7 +155,9 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _load(model_spec: str, weights: str | None, input_spec: str, device: str = "cpu") -> tuple[Any, Any]:
+def _load(
+    model_spec: str, weights: str | None, input_spec: str, device: str = "cpu", preprocess: str = "none"
+) -> tuple[Any, Any]:
     from viz3d.capture.guard import check_real_tensors
     from viz3d.loading import apply_weights, load_input, load_model_spec, resolve_device
 
@@ -160,7 +166,7 @@ def _load(model_spec: str, weights: str | None, input_spec: str, device: str = "
     if weights:
         apply_weights(model, weights)
     check_real_tensors(model, ())  # before .to(): a meta model cannot be moved (a traceback otherwise)
-    x = load_input(input_spec, model)
+    x = load_input(input_spec, model, preprocess=preprocess)
     return model.to(where), x.to(where)
 
 
@@ -185,6 +191,7 @@ def _render_to_png(args: argparse.Namespace, model_spec: str, weights: str | Non
     from rich.console import Console
 
     from viz3d.api import render
+    from viz3d.class_names import model_class_names
     from viz3d.files import IMAGE_FORMATS, check_output_path, save_image
 
     console = Console(stderr=True)
@@ -192,7 +199,7 @@ def _render_to_png(args: argparse.Namespace, model_spec: str, weights: str | Non
     check_output_path(args.out, IMAGE_FORMATS)  # a bad --out fails now, not after the render
     options = view_options_from_args(args)  # bad flags fail before the model is loaded
     with console.status("loading the model...", spinner="dots"):
-        model, x = _load(model_spec, weights, args.input, args.device)
+        model, x = _load(model_spec, weights, args.input, args.device, args.preprocess)
     trace = capture_with_progress(model, x, args.group_depth, console, getattr(args, "batch_index", 0))
     with console.status(f"rendering {args.size[0]}x{args.size[1]}...", spinner="dots"):
         image = render(
@@ -203,6 +210,8 @@ def _render_to_png(args: argparse.Namespace, model_spec: str, weights: str | Non
             ssaa=getattr(args, "ssaa", 2),
             select=args.select,
             options=options,
+            preprocess=args.preprocess,
+            class_names=args.labels or model_class_names(model),
         )
         out = save_image(image, args.out)
     _say(
@@ -248,11 +257,20 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from viz3d.session import Session
 
     options = view_options_from_args(args)
-    model, x = _load("default", None, args.input, args.device)
+    model, x = _load("default", None, args.input, args.device, args.preprocess)
     # The I key cycles through these: the chosen input first, then one sample of each class.
-    inputs = [x] + [load_input(f"sample:{k}", model).to(x.device) for k in range(1, 6)]
+    more = [load_input(f"sample:{k}", model, preprocess=args.preprocess).to(x.device) for k in range(1, 6)]
     trace = capture_with_progress(model, x, args.group_depth, Console(stderr=True))
-    session = Session(trace, model=model, inputs=inputs, options=options, size=args.size, camera=args.camera)
+    session = Session(
+        trace,
+        model=model,
+        inputs=[x, *more],
+        options=options,
+        size=args.size,
+        camera=args.camera,
+        preprocess=args.preprocess,
+        class_names=args.labels,
+    )
     if args.focus:
         session.focus_layer(args.focus, frame=args.camera == "overview")
     if args.select:

@@ -14,6 +14,7 @@ from torch import nn
 
 from viz3d.capture.common import expected_input_shape
 from viz3d.errors import Viz3dError, describe
+from viz3d.preprocess import Preprocess, preprocessing
 
 
 def resolve_device(spec: str) -> torch.device:
@@ -160,12 +161,20 @@ def sample_index(spec: str) -> int | None:
     return int(k)
 
 
-def load_input(spec: str, model: nn.Module, seed: int = 0) -> torch.Tensor:
-    """An input batch for ``model``: ``random``, ``sample[:K]`` or an image file.
+def load_input(spec: str, model: nn.Module, seed: int = 0, preprocess: str | Preprocess | None = None) -> torch.Tensor:
+    """An input batch for ``model``: ``random``, ``sample[:K]`` or an image file, then ``preprocess``.
 
-    Images are resized to the model's expected H×W when it declares one and
-    scaled to [0, 1] by their real bit depth (:mod:`viz3d.images`).
+    Images are scaled to [0, 1] by their real bit depth (:mod:`viz3d.images`)
+    and resized to the model's expected H×W when it declares one, unless the
+    preprocessing resizes them itself (``imagenet``: shorter side 256, centre
+    crop 224, ImageNet mean/std).
     """
+    prep = preprocessing(preprocess)
+    x = _raw_input(spec, model, seed, prep)
+    return prep.apply(x) if prep.name != "none" else x
+
+
+def _raw_input(spec: str, model: nn.Module, seed: int, prep: Preprocess) -> torch.Tensor:
     shape = getattr(model, "input_shape", None)
     if spec == "random":
         if shape is None:
@@ -190,21 +199,27 @@ def load_input(spec: str, model: nn.Module, seed: int = 0) -> torch.Tensor:
         raise Viz3dError(f"input image not found: {path} (give an image file, 'sample' or 'random')")
     from viz3d.images import read_image
 
-    size = (int(shape[3]), int(shape[2])) if shape is not None and len(shape) == 4 else None
+    # The model's own size, unless the preprocessing resizes (then the image keeps its detail until then).
+    fits = shape is not None and len(shape) == 4 and prep.resize is None
+    size = (int(shape[3]), int(shape[2])) if fits and shape is not None else None
     return torch.from_numpy(read_image(path, size))[None]
 
 
-def load_batch(spec: str, model: nn.Module, batch: int, seed: int = 0) -> torch.Tensor:
+def load_batch(
+    spec: str, model: nn.Module, batch: int, seed: int = 0, preprocess: str | Preprocess | None = None
+) -> torch.Tensor:
     """``batch`` inputs: ``random`` (seeded), ``sample`` (one of each class in turn), or one image (batch 1)."""
     if batch < 1:
         raise Viz3dError(f"--batch must be at least 1, got {batch}")
     if batch == 1:
-        return load_input(spec, model, seed)
+        return load_input(spec, model, seed, preprocess)
+    prep = preprocessing(preprocess)
     if spec == "random":
-        one = load_input("random", model, seed)
+        one = _raw_input("random", model, seed, prep)
         g = torch.Generator().manual_seed(seed)
-        return torch.rand((batch, *one.shape[1:]), generator=g)
+        x = torch.rand((batch, *one.shape[1:]), generator=g)
+        return prep.apply(x) if prep.name != "none" else x
     start = sample_index(spec)
     if start is not None:
-        return torch.cat([load_input(f"sample:{start + k}", model) for k in range(batch)])
+        return torch.cat([load_input(f"sample:{start + k}", model, preprocess=prep) for k in range(batch)])
     raise Viz3dError("--batch above 1 needs --input sample or --input random (one image is one input)")

@@ -72,6 +72,9 @@ class Hud:
             if drawn < total:
                 head.append(f"connections thinned: {drawn:,} of {total:,} drawn")
         lines = [" | ".join(head)]
+        prediction = s.shown_prediction()
+        if prediction is not None:
+            lines.append(prediction.headline())
         if self.hover_text:
             lines.append(self.hover_text)
         message = s.current_message()
@@ -89,7 +92,8 @@ class Hud:
             return text
         if node.display_rgb:
             rgb = node.display[3 * hit.channel : 3 * hit.channel + 3, hit.y, hit.x].tolist()
-            return text + f" | filter {hit.channel} (y {hit.y}, x {hit.x}) = RGB " + ", ".join(f"{v:.3g}" for v in rgb)
+            what = "picture" if node.kind == "input" else f"filter {hit.channel}"
+            return text + f" | {what} (y {hit.y}, x {hit.x}) = RGB " + ", ".join(f"{v:.3g}" for v in rgb)
         value = float(node.display[hit.channel, hit.y, hit.x])
         text += f" | channel {hit.channel} (y {hit.y}, x {hit.x}) = {value:.4g}"
         layer = self.view.renderer.layer_for(hit.node_id) if self.view.renderer is not None else None
@@ -136,7 +140,8 @@ class Hud:
         if node.display_rgb:
             values = node.display[3 * c : 3 * c + 3].detach().float().cpu().numpy()
             lo_c, hi_c = float(lo[3 * c : 3 * c + 3].min()), float(hi[3 * c : 3 * c + 3].max())
-            title = f"{node.name} filter {c}  {values.shape[1]}x{values.shape[2]} RGB"
+            what = "picture" if node.kind == "input" else f"filter {c}"
+            title = f"{node.name} {what}  {values.shape[1]}x{values.shape[2]} RGB"
             return inset_panel(values, lo_c, hi_c, colormap, title, rgb=True, histograms=histograms)
         values = node.display[c].detach().float().cpu().numpy()
         what = "kernel" if node.grid_cols else "channel"

@@ -47,6 +47,7 @@ class Node:
     display_colormap: str | None = None  # overrides the view's colormap
     display_norm: str | None = None  # "layer" or "channel": overrides the view's normalization
     display_centred: bool = False  # ranges symmetric around zero (signed weights)
+    display_range: tuple[float, float] | None = None  # a fixed (lo, hi) for every channel (an RGB picture: 0, 1)
     grid_cols: int | None = None  # tiles per row (an out x in grid of kernels)
 
     @property

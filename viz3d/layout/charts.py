@@ -134,6 +134,8 @@ def health_overlay(
             (getattr(s, "nonfinite_channels", []), NONFINITE_RGBA),
         )
         for channels, rgba in outlined:
+            if getattr(node, "display_rgb", False):  # a colour picture (the input): channel c is in tile c // 3
+                channels = sorted({int(c) // 3 for c in channels})
             seg = tile_outlines(slab, channels, cells=cells)
             segs.append(seg)
             cols.append(np.tile(rgba, (len(seg) // 2, 1)))

@@ -155,6 +155,7 @@ class Layout:
     slabs: list[SlabLayout]
     routes: list[EdgeRoute] = field(default_factory=list)
     mode: LayoutMode = "tile"
+    extras: list[np.ndarray] = field(default_factory=list)  # corners of other things drawn (the answer panel)
 
     def slab(self, node_id: int) -> SlabLayout:
         for s in self.slabs:
@@ -168,13 +169,13 @@ class Layout:
         for s in self.slabs:
             lo, hi = s.lo, s.hi
             pts.append(np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])]))
-        pts += [r.points for r in self.routes]
+        pts += [r.points for r in self.routes] + list(self.extras)
         return np.vstack(pts) if pts else np.zeros((1, 3))
 
     def bounds(self) -> tuple[np.ndarray, np.ndarray]:
         """Minimum and maximum corners of everything drawn."""
         pts = [s.lo for s in self.slabs] + [s.hi for s in self.slabs]
-        pts += [r.points for r in self.routes]
+        pts += [r.points for r in self.routes] + list(self.extras)
         allp = np.vstack([np.atleast_2d(p) for p in pts])
         return allp.min(axis=0), allp.max(axis=0)
 

@@ -38,6 +38,7 @@ class ShapesNet(nn.Module):
     """Input (N, 3, 64, 64) → logits over :data:`viz3d.models.shapes.CLASSES`."""
 
     input_shape = (1, 3, IMAGE_SIZE, IMAGE_SIZE)
+    classes = CLASSES  # the prediction panel names its answer with these
 
     def __init__(self, num_classes: int = len(CLASSES)) -> None:
         super().__init__()

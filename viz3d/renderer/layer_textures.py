@@ -47,6 +47,7 @@ def layer_display_range(
         colormap=node.display_colormap or colormap,
         rgb=node.display_rgb,
         centred=node.display_centred,
+        fixed=node.display_range,
     )
 
 

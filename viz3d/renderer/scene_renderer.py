@@ -19,6 +19,7 @@ from viz3d.capture.trace import Trace
 from viz3d.errors import Viz3dError
 from viz3d.layout import Layout
 from viz3d.layout.connections import ConnectionSet
+from viz3d.layout.panel import PanelQuad
 from viz3d.renderer.boxes import SLAB_COLOR, BoxLayer
 from viz3d.renderer.connections import ConnectionLayer
 from viz3d.renderer.face_pass import FaceItem, FacePass
@@ -27,11 +28,13 @@ from viz3d.renderer.labels import LabelLayer
 from viz3d.renderer.layer_textures import LayerTextures, LayerTextureSet
 from viz3d.renderer.lines import LineBatch
 from viz3d.renderer.picking import PickPass
+from viz3d.renderer.prediction import PredictionPanel
 from viz3d.renderer.shaders import load_shader
 from viz3d.renderer.volume_pass import VolumePass, eye_from
 from viz3d.scene.colormaps import COLORMAPS, DIVERGING
 from viz3d.scene.normalization import NORMALIZATIONS
 from viz3d.session.options import CONNECTION_BUDGET, TEXTURE_FORMATS
+from viz3d.session.prediction import Prediction
 
 BACKGROUND = (0.075, 0.08, 0.095, 1.0)
 OUTLINE_RGBA = (0.55, 0.6, 0.7, 0.6)
@@ -117,6 +120,7 @@ class SceneRenderer:
         self._volumes = VolumePass()
         self._pick = PickPass()
         self._labels = LabelLayer(self.label_px)
+        self._panel = PredictionPanel(self.canvas)
         self._gl_ready = True
         self._build_geometry()
         self._curves.set(self.connections, self.connection_budget)  # curves given before GL existed
@@ -186,6 +190,11 @@ class SceneRenderer:
         """Bright line segments (pairs of points) drawn over the scene, e.g. around the selected tile."""
         self.initialize()
         self._highlight.set(segments, HIGHLIGHT_RGBA)
+
+    def set_prediction(self, prediction: Prediction | None, quad: PanelQuad | None, selected: int | None) -> None:
+        """The answer panel: ``prediction`` drawn on ``quad`` (None: no panel), class ``selected`` outlined."""
+        self.initialize()
+        self._panel.set(prediction, quad, selected)
 
     def set_charts(self, lo: np.ndarray, hi: np.ndarray, rgb: np.ndarray) -> None:
         """Shaded boxes (histogram bars) drawn with the scene; empty arrays remove them."""
@@ -260,6 +269,7 @@ class SceneRenderer:
                         FaceItem(slab, layer.activation, layer.ranges, lut, plan.pack, plan.depth, node.display_rgb)
                     )
             self._faces.draw(mvp, tuple(SLAB_COLOR * 1.4), faces)
+        self._panel.draw(mvp)
         if not self._curves.empty:
             gloo.set_state(blend=True, blend_func=("src_alpha", "one_minus_src_alpha"), depth_test=True)
             gloo.set_depth_mask(False)
@@ -283,6 +293,7 @@ class SceneRenderer:
         """Draw (layer + 1, channel, y, x) ids into the bound float framebuffer (see :mod:`.picking`)."""
         self.initialize()
         self._pick.draw(self.trace, self.layout, self._boxes.draw_pick, view_projection, size, self.cut_z, pixel)
+        self._panel.draw_pick(gl_matrix(view_projection))
 
     # --- teardown ---------------------------------------------------------------------
     def delete(self) -> None:
@@ -299,6 +310,7 @@ class SceneRenderer:
             self._highlight,
             self._volumes,
             self._pick,
+            self._panel,
         ):
             part.delete()
         self._face_prog.delete()

@@ -24,14 +24,15 @@ from viz3d.session.session import Session
 # What each session signal makes stale (the signals not listed only need a redraw).
 _STALE = {
     "scene": {"scene"},
-    "values": {"values"},
-    "layout": {"layout"},
+    "values": {"values", "prediction"},
+    "layout": {"layout", "prediction"},
     "colormap": {"colormap"},
     "normalization": {"normalization"},
     "labels": {"labels"},
     "connections": {"connections"},
-    "selection": {"highlight"},
+    "selection": {"highlight", "prediction"},
     "stats": {"stats"},
+    "prediction": {"prediction"},
 }
 
 
@@ -85,7 +86,7 @@ class SceneView:
             )
             self.renderer.initialize()
             self.builds += 1
-            stale = {"connections", "highlight", "stats"}
+            stale = {"connections", "highlight", "stats", "prediction"}
         r = self.renderer
         if "values" in stale:
             r.update_activations(s.trace)
@@ -110,6 +111,8 @@ class SceneView:
             else:
                 r.set_charts(overlay.bars_lo, overlay.bars_hi, overlay.bars_rgb)
                 r.set_flags(overlay.segments, overlay.segment_rgba)
+        if "prediction" in stale:
+            r.set_prediction(s.shown_prediction(), s.answer_panel(), s.selected_class())
         r.cut_z = s.cut_z
         return r
 

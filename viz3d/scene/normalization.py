@@ -66,13 +66,18 @@ def display_range(
     colormap: str,
     rgb: bool = False,
     centred: bool = False,
+    fixed: tuple[float, float] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per-channel (lo, hi) a layer is drawn with: the one function the renderer and the inset share.
 
     ``centred`` (signed weights) or a diverging ``colormap`` makes the range
     symmetric around zero; ``rgb`` (colour tiles: consecutive channel
-    triples) gives each tile the min and max over its three channels.
+    triples) gives each tile the min and max over its three channels;
+    ``fixed`` (an input picture's [0, 1]) is the range of every channel, whatever the data.
     """
+    if fixed is not None:
+        c = len(stats.minimum)
+        return np.full(c, fixed[0], np.float32), np.full(c, fixed[1], np.float32)
     if rgb:
         lo3 = stats.minimum.reshape(-1, 3).min(axis=1).repeat(3)
         hi3 = stats.maximum.reshape(-1, 3).max(axis=1).repeat(3)

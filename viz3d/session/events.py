@@ -56,6 +56,7 @@ SIGNALS: dict[str, str] = {
     "overlays": "HUD, help or minimap shown or hidden",
     "message": "a new status message",
     "tour": "the tour: its stops, playback, the stop (and caption) shown",
+    "prediction": "the answer panel: shown or hidden, its classes or the chosen class",
 }
 
 
@@ -80,6 +81,7 @@ class SessionEvents:
     overlays: Signal
     message: Signal
     tour: Signal
+    prediction: Signal
 
     def __init__(self) -> None:
         self.changed: list[Callable[[str], object]] = []

@@ -59,6 +59,11 @@ class ViewOptions:
         Presenter mode: no HUD, minimap or help whatever those say; large text.
     font_scale
         Size of the viewer's text (HUD, messages, captions) relative to the default.
+    input_rgb
+        A 3-channel image input drawn as one true-colour picture (normalization
+        undone); False shows its channels as heatmaps.
+    prediction
+        The answer panel after the last slab (top-5 classes of a classifier output).
     """
 
     show: str = "activations"
@@ -79,6 +84,8 @@ class ViewOptions:
     help: bool = False
     present: bool = False
     font_scale: float = 1.0
+    input_rgb: bool = True
+    prediction: bool = True
 
     def __post_init__(self) -> None:
         from viz3d.session.connection_kinds import CONNECTION_KINDS

@@ -26,12 +26,13 @@ from viz3d.capture.stats import LayerStats, layer_statistics
 from viz3d.capture.trace import Trace
 from viz3d.capture.weights import mean_abs_activation
 from viz3d.errors import Viz3dError
-from viz3d.layout import layout_trace
 from viz3d.layout.charts import HealthOverlay, health_overlay
 from viz3d.layout.connections import ConnectionSet
+from viz3d.preprocess import Preprocess
 from viz3d.scene.camera import OrbitCamera, camera_for
 from viz3d.scene.colormaps import COLORMAPS
 from viz3d.scene.normalization import NORMALIZATIONS
+from viz3d.session.answer import Answer, Labels
 from viz3d.session.connection_kinds import CONNECTION_KINDS, ConnectionContext, Unit
 from viz3d.session.events import SessionEvents
 from viz3d.session.navigation import checked_size
@@ -51,7 +52,7 @@ def _structure(trace: Trace) -> list[tuple[Any, ...]]:
     ]
 
 
-class Session(Touring):
+class Session(Touring, Answer):
     """One network being looked at, and everything the user chose about how.
 
     Parameters
@@ -69,6 +70,12 @@ class Session(Touring):
         A preset (``overview``, ``front``, ``side``), a saved view.json or a camera.
     clock
         Seconds as a float; flights and messages follow it (tests pass a fake).
+    preprocess
+        What the inputs went through (``"none"``, ``"imagenet"`` or a
+        :class:`~viz3d.preprocess.Preprocess`): the input picture undoes its normalization.
+    class_names
+        Names of the classifier output's classes: a list, or a labels file (text or
+        JSON); by default the model's own, or ImageNet's for 1000 classes.
     """
 
     def __init__(
@@ -81,6 +88,8 @@ class Session(Touring):
         size: tuple[int, int] = (1280, 720),
         camera: str | Path | OrbitCamera = "overview",
         clock: Callable[[], float] = time.perf_counter,
+        preprocess: str | Preprocess | None = None,
+        class_names: Labels = None,
     ) -> None:
         self.options = options or ViewOptions()
         self.events = SessionEvents()
@@ -90,9 +99,10 @@ class Session(Touring):
         self.clock = clock
         self.size = checked_size(size)
         self.captured = trace  # the activations recorded for the current input
+        self._init_answer(preprocess, class_names)
         self.trace = self._view_trace()  # what the slabs show (the view applied)
         self.shown_version = 0  # counts changes of the shown trace (caches key on it, not on id())
-        self.layout = layout_trace(self.trace, self.options.layout_mode)
+        self.layout = self._lay_out(self.trace)
         self.camera = camera_for(self.layout, camera, self.size)
         self._init_navigation()
         self._init_touring()
@@ -129,7 +139,7 @@ class Session(Touring):
         new = self.options.with_(**changes)
         old, self.options = self.options, new
         diff = {name for name in changes if getattr(old, name) != getattr(new, name)}
-        rebuilt = bool(diff & {"group_depth", "show", "shared_filter_range"})
+        rebuilt = bool(diff & {"group_depth", "show", "shared_filter_range", "input_rgb"})
         if "group_depth" in diff:
             if self.model is None or not self.inputs:
                 self.options = old
@@ -139,12 +149,12 @@ class Session(Touring):
             except BaseException:
                 self.options = old  # the shown trace is still the old one: so are the options
                 raise
-        elif diff & {"show", "shared_filter_range"}:
+        elif diff & {"show", "shared_filter_range", "input_rgb"}:
             self._show(keep_view="show" not in diff)
         if diff & {"texture_format", "upload"}:
             self.events.scene.emit()  # new textures or upload path: the renderer is rebuilt
         if "layout_mode" in diff and not rebuilt:  # a rebuild laid out with the new mode already
-            self.layout = layout_trace(self.trace, new.layout_mode)
+            self.layout = self._lay_out(self.trace)
             self._curves = {}
             self.set_cut(None)
             self.events.layout.emit()
@@ -160,6 +170,10 @@ class Session(Touring):
             self.events.connections.emit()
         if "labels" in diff:
             self.events.labels.emit()
+        if "prediction" in diff:
+            self.layout = self._lay_out(self.trace)  # the panel's place joins or leaves what is framed
+            self.events.layout.emit()
+            self.events.prediction.emit()
         if "stats" in diff:
             self.events.stats.emit()
         if diff & {"minimap", "hud", "help", "present", "font_scale"}:
@@ -177,7 +191,7 @@ class Session(Touring):
 
     # --- what is shown ------------------------------------------------------------
     def _view_trace(self) -> Trace:
-        return VIEWS[self.options.show].build(self.captured, self.options.shared_filter_range)
+        return self._picture(VIEWS[self.options.show].build(self.captured, self.options.shared_filter_range))
 
     def _show(self, keep_view: bool) -> None:
         """Show the captured trace through the current view; in place when the structure is the same."""
@@ -190,7 +204,7 @@ class Session(Touring):
                 signal.emit()
             return
         self.trace = trace
-        self.layout = layout_trace(trace, self.options.layout_mode)
+        self.layout = self._lay_out(trace)
         self.selection = None
         self.focus_index = -1
         self.flight = None

@@ -7,6 +7,7 @@ Joins capture (receptive fields, weights) with layout (where things are) into
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 
 import numpy as np
 import torch
@@ -70,16 +71,26 @@ def unit_connections(
             regions = receptive_field(trace, node_id, channel, y, x)
         # 2-D outputs hold flat sample indices: outline them where their display shows them.
         shown = {nid: display_region(trace.nodes[nid], r) for nid, r in regions.items()}
-        shown = {nid: r for nid, r in shown.items() if r.channels != frozenset()}
+        shown = {nid: _as_tiles(trace, nid, r) for nid, r in shown.items() if r.channels != frozenset()}
         out["rf"] = [rf_connections(layout, shown, node_id, point, _displays(trace))]
     if "weights" in kinds and node.inputs:
         output = channel if len(node.shape) == 4 else y * w + x
         links = top_weight_links(trace, node_id, output, TOP_K_WEIGHTS)
         source = trace.nodes[node.inputs[0]]
+        if source.display_rgb:  # channel triples are one colour tile: point at the tile, once
+            tiles = {link.source // 3: replace(link, source=link.source // 3) for link in reversed(links)}
+            links = sorted(tiles.values(), key=lambda link: -link.strength)
         if links and source.display is not None:
             grid = (int(source.display.shape[1]), int(source.display.shape[2])) if len(source.shape) == 2 else None
             out["weights"] = [weight_connections(layout, point, source.id, links, grid)]
     return out
+
+
+def _as_tiles(trace: Trace, node_id: int, region: Region) -> Region:
+    """A region's channels as tiles: on a colour picture (the input) channel c is in tile c // 3."""
+    if not trace.nodes[node_id].display_rgb or region.channels is None:
+        return region
+    return replace(region, channels=frozenset(c // 3 for c in region.channels))
 
 
 def parse_unit(trace: Trace, text: str) -> tuple[int, int, int, int]:
