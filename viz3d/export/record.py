@@ -61,10 +61,10 @@ def check_record_output(out: str | Path, size: tuple[int, int], frames: int) -> 
     fmt = record_format(out)
     w, h = size
     if fmt == "mp4":
-        _ffmpeg()
         if w % 2 or h % 2:
             raise Viz3dError(f"H.264 needs an even width and height, got {w}x{h}: use e.g. {w + w % 2}x{h + h % 2}")
         check_output_path(out, ("mp4",))
+        _ffmpeg()  # last: what the user typed is checked first, whatever is installed
     elif fmt == "gif":
         check_output_path(out, ("gif",))
         need, free = frames * w * h * GIF_BYTES_PER_PIXEL, available_bytes()
