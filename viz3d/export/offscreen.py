@@ -9,7 +9,7 @@ height, and no layer label sits under it.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -19,6 +19,16 @@ from viz3d.renderer.scene_view import SceneView
 from viz3d.scene.camera import OrbitCamera
 from viz3d.scene.picking import PickHit
 from viz3d.session.session import Session
+
+
+class Panels(Protocol):
+    """2D panels drawn over a frame (the viewer's HUD): placed first, so no label is drawn under one."""
+
+    def prepare(self, size: tuple[int, int], physical: tuple[int, int], fps: float | None) -> None: ...
+
+    def rects(self, unit: float = 1.0) -> list[tuple[float, float, float, float]]: ...
+
+    def draw(self, physical: tuple[int, int], unit: float = 1.0) -> None: ...
 
 
 class OffscreenView:
@@ -56,14 +66,36 @@ class OffscreenView:
         self._overlay.set("caption", image, position)
         return rect_of(image, position)
 
-    def frame(self, camera: OrbitCamera | None = None, ssaa: int | None = None, caption: str = "") -> np.ndarray:
-        """The current view (or ``camera``'s), with ``caption``, as an (H, W, 4) uint8 RGBA image, top row first."""
+    def resize(self, size: tuple[int, int]) -> None:
+        """Render frames of ``size`` pixels from now on (the session's aspect follows)."""
+        self.session.resize(size)
+        self.size = self.session.size
+
+    def frame(
+        self,
+        camera: OrbitCamera | None = None,
+        ssaa: int | None = None,
+        caption: str = "",
+        panels: Panels | None = None,
+    ) -> np.ndarray:
+        """The current view (or ``camera``'s), with ``caption``, as an (H, W, 4) uint8 RGBA image, top row first.
+
+        ``panels`` (a HUD) are drawn over the scene, laid out for a view of
+        ``size / pixel_scale`` logical pixels, as a window of that size would show them.
+        """
 
         def draw(big: tuple[int, int], scale: float) -> None:
+            unit = scale * self.pixel_scale
             keep_out = [self._caption_panel(caption, big)] if caption else []
-            self.view.draw(big, pixel_scale=scale * self.pixel_scale, camera=camera, keep_out=keep_out)
+            if panels is not None:
+                self.view.sync()  # the HUD's inset reads the renderer's ranges
+                panels.prepare((max(1, round(big[0] / unit)), max(1, round(big[1] / unit))), big, None)
+                keep_out += panels.rects(unit)
+            self.view.draw(big, pixel_scale=unit, camera=camera, keep_out=keep_out)
             if caption:
                 self._overlay.draw(big)
+            if panels is not None:
+                panels.draw(big, unit)
 
         factor = self.ssaa if ssaa is None else ssaa
         return read_frame(draw, self.size, factor, self._fbo, self.canvas)
