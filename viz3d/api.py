@@ -152,7 +152,7 @@ def show(
     model: nn.Module | Trace,
     x: torch.Tensor | list[torch.Tensor] | None = None,
     *,
-    size: tuple[int, int] = (1440, 900),
+    size: tuple[int, int] | None = None,
     camera: str | Path | OrbitCamera = "overview",
     focus: str | None = None,
     title: str = "viz3d",
@@ -162,22 +162,42 @@ def show(
     options: ViewOptions | None = None,
     **settings: Any,
 ) -> Any:
-    """Open a window showing the network (orbit: drag, scroll, right-drag; H lists every key).
+    """Show the network: a window (orbit: drag, scroll, right-drag; H lists every key), or in Jupyter a widget.
 
     ``x`` may be a list of inputs (I cycles through them); ``focus`` names a
     layer to start at; ``preprocess`` and ``class_names`` as in :func:`render`.
-    Returns the window; with ``run=True`` (default) this blocks until it is closed.
+    ``size`` defaults to 1440×900 for a window and 960×600 for a widget.
+    In a Jupyter kernel this returns a widget (needs ``viz3d[notebook]``) with
+    the same controls, whose ``session`` scripts the view. Elsewhere it returns
+    the window; with ``run=True`` (default) this blocks until it is closed.
     """
-    from viz3d.app.window import ViewerWindow
+    from viz3d.notebook import in_notebook
 
     opts = view_options(options, **settings)
-    session = open_session(model, x, opts, 0, preprocess, class_names, size=size, camera=camera)
+    notebook = in_notebook()
+    size = size or ((960, 600) if notebook else (1440, 900))
+    session = open_session(model, x, opts, 0, preprocess, class_names, size=checked_size(size), camera=camera)
     if focus is not None:
         session.focus_layer(focus)
+    if notebook:
+        return notebook_widget(session, size)
+    from viz3d.app.window import ViewerWindow
+
     window = ViewerWindow(session, title=title)
     if run:
         window.run()
     return window
+
+
+def notebook_widget(session: Session, size: tuple[int, int]) -> Any:
+    """The notebook widget on ``session``, or a one-line error naming the extra it needs."""
+    try:
+        from viz3d.notebook.widget import Viz3dWidget
+    except ImportError as exc:
+        raise Viz3dError(
+            f"the notebook widget needs jupyter_rfb ({exc.name or exc} is missing): pip install 'viz3d[notebook]'"
+        ) from None
+    return Viz3dWidget(session, size)
 
 
 def record(
