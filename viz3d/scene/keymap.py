@@ -69,7 +69,7 @@ KEYMAP: tuple[KeyBinding, ...] = (
     KeyBinding(("M",), "toggle_minimap", "show or hide the minimap (click a node to fly there)"),
     KeyBinding(("G",), "toggle_folding", "fold modules into blocks (group depth) and back", slow=True),
     KeyBinding(("P",), "screenshot", "save a screenshot PNG (Shift: twice the size)", shift_action="screenshot_2x"),
-    KeyBinding(("I",), "next_input", "next sample input (re-capture, view kept)", slow=True),
+    KeyBinding(("I",), "next_input", "next input (re-capture, view kept)", slow=True),
     KeyBinding(("J",), "toggle_input_picture", "input: true-colour picture / per-channel heatmaps"),
     KeyBinding(("K",), "save_camera", "save the camera to viz3d-camera.json"),
     KeyBinding(("H", "F1"), "toggle_help", "show or hide this help"),
