@@ -218,7 +218,8 @@ class Hud:
         search_key = (s.search_query, s.search_choice, tuple(results), s.shown_version, w) if s.search_open else None
         rows = [(s.trace.nodes[i].name, s.trace.nodes[i].op) for i in results]
         make_search = lambda: search_panel(s.search_query or "", rows, s.search_choice)  # noqa: E731
-        self._show("search", search_key, make_search, lambda img: (max(10, (w - img.shape[1]) / 2), 50))
+        place_search = lambda img: (max(10, (w - img.shape[1]) / 2), max(10, (h - img.shape[0]) / 3))  # noqa: E731
+        self._show("search", search_key, make_search, place_search)  # a third down: clear of the HUD's lines
 
     def rects(self, unit: float = 1.0) -> list[tuple[float, float, float, float]]:
         """Where the panels sit, in device pixels (``unit``: device pixels per logical pixel)."""
