@@ -1,4 +1,4 @@
-"""Command line: ``viz3d demo``, ``render``, ``record``, ``inspect`` and ``graph``.
+"""Command line: ``viz3d demo``, ``show``, ``render``, ``record``, ``inspect`` and ``graph``.
 
 Errors from bad input are one line (``viz3d: ...``) and exit status 2.
 """
@@ -108,18 +108,9 @@ def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="viz3d", description="See a PyTorch network's activations in 3D.")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    demo = sub.add_parser("demo", help="show the built-in trained network (a PNG when there is no display)")
-    demo.add_argument("--input", default="sample", help="'sample', 'sample:K', 'random' or an image file")
-    demo.add_argument("--out", default=DEFAULT_DEMO_OUT, help="PNG written when there is no display")
-    demo.add_argument("--size", type=parse_size, default=(1440, 900))
-    demo.add_argument("--offscreen", action="store_true", help="write the PNG even when a display exists")
-    # For smoke tests and start-up benchmarks: open the window, draw once, report, exit.
-    demo.add_argument("--exit-after-first-frame", action="store_true", help=argparse.SUPPRESS)
-    demo.add_argument("--tour", default=None, help="flythrough, orbit or a tour .json: Space plays, PageDown steps")
-    demo.add_argument("--present", action="store_true", help="presenter mode: no HUD, minimap or help; large text")
-    demo.add_argument("--font-scale", type=float, default=1.0, help="size of the viewer's text (1 = default)")
-    _add_view_options(demo)
+    from viz3d.cli_show import add_viewer_parsers  # its module imports this one: here, not at the top
 
+    add_viewer_parsers(sub)
     add_record_parser(sub)
 
     render = sub.add_parser("render", help="render a network offscreen to a PNG")
@@ -241,61 +232,6 @@ def capture_with_progress(model: Any, x: Any, group_depth: int | None, console: 
         return capture(model, x, group_depth=group_depth, batch_index=batch_index, progress=update)
 
 
-def cmd_demo(args: argparse.Namespace) -> int:
-    from viz3d.renderer.context import display_problem
-
-    problem = None if args.offscreen else display_problem()
-    if args.offscreen or problem:
-        if problem:
-            _say(f"no window can open ({problem}): rendering the demo to a PNG instead")
-        _render_to_png(args, "default", None)
-        return 0
-    from rich.console import Console
-
-    from viz3d.app.window import ViewerWindow
-    from viz3d.loading import load_input
-    from viz3d.session import Session
-
-    options = view_options_from_args(args)
-    model, x = _load("default", None, args.input, args.device, args.preprocess)
-    # The I key cycles through these: the chosen input first, then one sample of each class.
-    more = [load_input(f"sample:{k}", model, preprocess=args.preprocess).to(x.device) for k in range(1, 6)]
-    trace = capture_with_progress(model, x, args.group_depth, Console(stderr=True))
-    session = Session(
-        trace,
-        model=model,
-        inputs=[x, *more],
-        options=options,
-        size=args.size,
-        camera=args.camera,
-        preprocess=args.preprocess,
-        class_names=args.labels,
-    )
-    if args.focus:
-        session.focus_layer(args.focus, frame=args.camera == "overview")
-    if args.select:
-        session.select(args.select)
-    window = ViewerWindow(session, title="viz3d demo")
-    if args.tour:
-        session.load_tour(args.tour)  # after the window set the aspect: ready-made tours frame for it
-    if args.exit_after_first_frame:
-        _exit_after_first_frame(window)
-    _say("drag: rotate, scroll: zoom, Tab: fly mode, PageDown: next layer, H: all keys")
-    window.run()
-    return 0
-
-
-def _exit_after_first_frame(window: Any) -> None:
-    from vispy import app
-
-    def drawn(event: Any) -> None:
-        _say(f"first frame {seconds_since_start():.2f}s after the command started")
-        window.canvas.events.draw.disconnect(drawn)
-        app.Timer(0.05, connect=lambda e: app.quit(), iterations=1, start=True)
-
-    window.canvas.events.draw.connect(drawn, position="last")
-
-
 def cmd_inspect(args: argparse.Namespace) -> int:
     import json
 
@@ -377,10 +313,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _build_parser()
     args = parser.parse_args(argv)
     warnings.formatwarning = _format_warning
-    from viz3d.cli_record import cmd_record  # its module imports this one: here, not at the top
+    from viz3d.cli_record import cmd_record  # these modules import this one: here, not at the top
+    from viz3d.cli_show import cmd_show
 
     handlers = {
-        "demo": cmd_demo,
+        "demo": cmd_show,
+        "show": cmd_show,
         "render": cmd_render,
         "record": cmd_record,
         "inspect": cmd_inspect,

@@ -94,16 +94,23 @@ def _key_mismatch(model: nn.Module, state: dict[str, torch.Tensor]) -> tuple[lis
 
 
 def load_model_spec(spec: str) -> nn.Module:
-    """Build a model from ``default``, ``MODULE:FUNCTION`` or ``path/to/file.py:FUNCTION``.
+    """Build a model from ``default``, ``MODULE:FUNCTION``, ``path/to/file.py:FUNCTION`` or ``torchvision:NAME``.
 
     FUNCTION is called with no arguments and must return an ``nn.Module``.
+    ``torchvision:NAME`` builds the architecture only (random weights, nothing
+    downloaded): trained weights come from ``--weights``.
     """
     if spec == "default":
         from viz3d.models.default_net import default_model
 
         return default_model()
+    if spec.startswith(TORCHVISION):
+        return _torchvision_model(spec)
     if ":" not in spec:
-        raise Viz3dError(f"bad model spec {spec!r}: use 'default', 'MODULE:FUNCTION' or 'path/to/file.py:FUNCTION'")
+        raise Viz3dError(
+            f"bad model spec {spec!r}: use 'default', 'MODULE:FUNCTION', 'path/to/file.py:FUNCTION' "
+            "or 'torchvision:NAME'"
+        )
     where, func_name = spec.rsplit(":", 1)
     module = _import_target(where, spec)
     factory = getattr(module, func_name, None)
@@ -115,6 +122,31 @@ def load_model_spec(spec: str) -> nn.Module:
         raise Viz3dError(f"model factory {spec} raised {type(exc).__name__}: {exc}") from exc
     if not isinstance(model, nn.Module):
         raise Viz3dError(f"model factory {spec} returned {type(model).__name__}, not a torch.nn.Module")
+    return model.eval()
+
+
+TORCHVISION = "torchvision:"
+
+
+def _torchvision_model(spec: str) -> nn.Module:
+    """``torchvision:NAME``: the architecture from ``torchvision.models.get_model`` with ``weights=None``."""
+    name = spec[len(TORCHVISION) :]
+    if not name:
+        raise Viz3dError(f"bad model spec {spec!r}: name an architecture, e.g. torchvision:resnet18")
+    try:
+        import torchvision
+    except ImportError:
+        raise Viz3dError(f"{spec} needs torchvision, which is not installed: pip install 'viz3d[zoo]'") from None
+    try:
+        # weights=None: never a download; a user's trained weights come through --weights.
+        model = torchvision.models.get_model(name, weights=None)
+    except Exception as exc:  # an unknown name is a ValueError; a broken build can raise anything
+        raise Viz3dError(
+            f"torchvision cannot build {name!r} ({describe(exc)}); names are those of "
+            "torchvision.models.list_models(), e.g. resnet18, densenet121, efficientnet_b0, vit_b_16"
+        ) from exc
+    if not isinstance(model, nn.Module):
+        raise Viz3dError(f"torchvision:{name} returned {type(model).__name__}, not a torch.nn.Module")
     return model.eval()
 
 

@@ -15,8 +15,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from viz3d.app.compare import inset_range, map_range, pinned_maps
 from viz3d.app.minimap import Minimap
-from viz3d.app.panels import help_panel, inset_panel, text_panel
+from viz3d.app.panels import help_panel, inset_panel, search_panel, text_panel
+from viz3d.app.pin_panel import pins_panel
 from viz3d.layout.charts import ACTIVATION_RGB, WEIGHT_RGB
 from viz3d.renderer.captions import caption_picture, message_picture
 from viz3d.renderer.layer_textures import layer_display_range
@@ -96,10 +98,12 @@ class Hud:
             return text + f" | {what} (y {hit.y}, x {hit.x}) = RGB " + ", ".join(f"{v:.3g}" for v in rgb)
         value = float(node.display[hit.channel, hit.y, hit.x])
         text += f" | channel {hit.channel} (y {hit.y}, x {hit.x}) = {value:.4g}"
-        layer = self.view.renderer.layer_for(hit.node_id) if self.view.renderer is not None else None
-        if layer is not None:
-            st, c = layer.stats, hit.channel
-            text += f" | min {st.minimum[c]:.3g} mean {st.mean[c]:.3g} max {st.maximum[c]:.3g}"
+        renderer = self.view.renderer
+        layer = renderer.layer_for(hit.node_id) if renderer is not None else None
+        if renderer is not None and layer is not None:
+            # The range the colours (and the inset's colorbar) use, not another one: see viz3d.app.compare.
+            lo, hi = inset_range(self.session, renderer, hit.node_id, hit.channel)
+            text += f" | colour range {lo:.4g} .. {hi:.4g} | channel mean {layer.stats.mean[hit.channel]:.3g}"
         return text
 
     # --- panels ---------------------------------------------------------------------
@@ -125,19 +129,23 @@ class Hud:
         return out
 
     def inset(self) -> Any:
-        """The selected map (or colour filter) enlarged with its colorbar and histograms, or None."""
+        """The pinned maps side by side, else the selected map (or colour filter) enlarged, or None."""
         s = self.session
         renderer = self.view.renderer
-        if s.selection is None or renderer is None:
+        if renderer is None:
+            return None
+        if s.pins:
+            return pins_panel(pinned_maps(s, renderer), s.options.colormap, s.options.pin_ranges == "shared")[0]
+        if s.selection is None:
             return None
         node_id, c, _, _ = s.selection
         node, layer = s.trace.nodes[node_id], renderer.layer_for(node_id)
         assert node.display is not None and layer is not None
-        overall = renderer.textures.global_range()
-        lo, hi = layer_display_range(node, layer.stats, overall, s.options.colormap, s.options.normalization)
         colormap = node.display_colormap or s.options.colormap
         histograms = self._histograms(node_id)
         if node.display_rgb:
+            overall = renderer.textures.global_range()
+            lo, hi = layer_display_range(node, layer.stats, overall, s.options.colormap, s.options.normalization)
             values = node.display[3 * c : 3 * c + 3].detach().float().cpu().numpy()
             lo_c, hi_c = float(lo[3 * c : 3 * c + 3].min()), float(hi[3 * c : 3 * c + 3].max())
             what = "picture" if node.kind == "input" else f"filter {c}"
@@ -146,7 +154,7 @@ class Hud:
         values = node.display[c].detach().float().cpu().numpy()
         what = "kernel" if node.grid_cols else "channel"
         title = f"{node.name} {what} {c}  {values.shape[0]}x{values.shape[1]}"
-        return inset_panel(values, float(lo[c]), float(hi[c]), colormap, title, histograms=histograms)
+        return inset_panel(values, *map_range(s, renderer, node_id, c), colormap, title, histograms=histograms)
 
     def _show(self, name: str, key: Any, make: Any, place: Any, density: float = 1.0) -> None:
         """Keep panel ``name`` showing ``make()`` at ``place(image)``; rebuilt only when ``key`` changes."""
@@ -202,9 +210,16 @@ class Hud:
         place_help = lambda img: (max(10, (w - img.shape[1]) / 2), max(50, (h - img.shape[0]) / 2))  # noqa: E731
         self._show("help", help_key, lambda: help_panel(keymap.help_lines(self.keys)), place_help)
         inset_key = None
-        if s.selection is not None:
-            inset_key = (s.selection, s.shown_version, o.colormap, o.normalization, self.view.builds, w, h)
+        if s.selection is not None or s.pins:
+            shown = (s.selection, tuple(s.pins), o.pin_ranges, s.shown_version)
+            inset_key = (*shown, o.colormap, o.normalization, self.view.builds, w, h)
         self._show("inset", inset_key, self.inset, lambda img: (w - img.shape[1] - 10, h - img.shape[0] - 10))
+        results = s.search_results()
+        search_key = (s.search_query, s.search_choice, tuple(results), s.shown_version, w) if s.search_open else None
+        rows = [(s.trace.nodes[i].name, s.trace.nodes[i].op) for i in results]
+        make_search = lambda: search_panel(s.search_query or "", rows, s.search_choice)  # noqa: E731
+        place_search = lambda img: (max(10, (w - img.shape[1]) / 2), max(10, (h - img.shape[0]) / 3))  # noqa: E731
+        self._show("search", search_key, make_search, place_search)  # a third down: clear of the HUD's lines
 
     def rects(self, unit: float = 1.0) -> list[tuple[float, float, float, float]]:
         """Where the panels sit, in device pixels (``unit``: device pixels per logical pixel)."""

@@ -2,14 +2,16 @@
 
 Dragging orbits (orbit mode) or looks around (fly mode), right/Shift-drag
 pans, the wheel zooms toward the cursor (fly mode: sets the speed), a click
-selects what is under the cursor (or flies to a minimap node), a double
+selects what is under the cursor (or flies to a minimap node), a Shift-click
+pins the feature map under it (or unpins it), a double
 click flies there. Held movement keys move the camera every tick. What the
 pointer is over comes from callbacks, so this module needs no GL.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -62,6 +64,7 @@ class Navigator:
         self.mouse = (0.0, 0.0)
         self.hover: PickHit | None = None
         self._press: tuple[np.ndarray, int] | None = None
+        self._shift = False  # Shift held at the press: a click pins instead of selecting
         self._drag_last: np.ndarray | None = None
         self._dragging = False
 
@@ -71,19 +74,23 @@ class Navigator:
         return 2 * float(pos[0]) / w - 1, 1 - 2 * float(pos[1]) / h
 
     # --- pointer ------------------------------------------------------------------
-    def press(self, pos: Sequence[float], button: int) -> None:
+    def press(self, pos: Sequence[float], button: int, modifiers: Iterable[Any] = ()) -> None:
         self._press = (np.asarray(pos, float), int(button or 1))
+        self._shift = "Shift" in {getattr(m, "name", str(m)) for m in modifiers or ()}
         self._drag_last = np.asarray(pos, float)
         self._dragging = False
 
     def release(self, pos: Sequence[float]) -> None:
-        """A release without a drag is a click: fly to a minimap node, else select what is under it."""
+        """A release without a drag is a click: fly to a minimap node, else select (Shift: pin) what is under it."""
         if self._press is not None and not self._dragging and self._press[1] == 1:
             target = self.minimap_node(float(pos[0]), float(pos[1]))
+            hit = None if target is not None else self.pick(pos)
             if target is not None:
                 self.session.fly_to_node(target)
+            elif self._shift and hit is not None and hit.channel is not None:
+                self.session.toggle_pin((hit.node_id, hit.channel))
             else:
-                self.select(self.pick(pos))
+                self.select(hit)
         self._press = None
         self._drag_last = None
         self._dragging = False

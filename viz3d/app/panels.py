@@ -131,3 +131,24 @@ def inset_panel(
                     draw.rectangle((x0, y + chart_h * (1 - v), x0 + max(1.0, w_bar - 1), y + chart_h), fill=fill)
         y += chart_h + 4
     return _premultiply(img)
+
+
+def search_panel(query: str, rows: Sequence[tuple[str, str]], chosen: int, size: int = 15) -> np.ndarray:
+    """The layer search: the query line, then (name, type) rows with the chosen one highlighted."""
+    f = font(size)
+    pad, line_h = 10, size + 7
+    head = f"/ {query}_"
+    hint = "Up/Down choose, Enter flies there, Esc closes" if rows else "no layer matches: Backspace to edit"
+    texts = [head, *(f"{name}   {kind}" for name, kind in rows), hint]
+    width = max(360, max(int(f.getlength(t)) for t in texts) + 2 * pad)
+    img = Image.new("RGBA", (width, len(texts) * line_h + 2 * pad), (14, 16, 21, 235))
+    draw = ImageDraw.Draw(img)
+    draw.text((pad, pad), head, font=f, fill=TEXT)
+    for i, (name, kind) in enumerate(rows):
+        y = pad + (i + 1) * line_h
+        if i == chosen:
+            draw.rectangle((pad // 2, y - 2, width - pad // 2, y + line_h - 3), fill=(60, 80, 120, 255))
+        draw.text((pad, y), name, font=f, fill=TEXT)
+        draw.text((pad + int(f.getlength(name + "   ")), y), kind, font=f, fill=(255, 200, 120, 255))
+    draw.text((pad, pad + (len(rows) + 1) * line_h), hint, font=f, fill=DIM)
+    return _premultiply(img)

@@ -22,6 +22,7 @@ import numpy as np
 
 from viz3d.app.hud import Hud
 from viz3d.app.navigation import Navigator
+from viz3d.app.search_keys import search_key
 from viz3d.errors import Viz3dError
 from viz3d.renderer.context import Backend, make_canvas
 from viz3d.renderer.scene_renderer import SceneRenderer
@@ -94,7 +95,7 @@ class ViewerWindow:
         ev = self.canvas.events
         ev.draw.connect(self.on_draw)
         ev.resize.connect(self.on_resize)
-        ev.mouse_press.connect(lambda e: self.nav.press(e.pos, e.button))
+        ev.mouse_press.connect(lambda e: self.nav.press(e.pos, e.button, e.modifiers))
         ev.mouse_release.connect(lambda e: self.guarded(self.nav.release, e.pos))
         ev.mouse_move.connect(self.on_mouse_move)
         ev.mouse_wheel.connect(lambda e: self.nav.wheel(e.pos, float(e.delta[1])))
@@ -189,7 +190,7 @@ class ViewerWindow:
 
     def on_key_press(self, event: Any) -> None:
         name = getattr(event.key, "name", None) if event.key is not None else None
-        if name is None:
+        if name is None or search_key(self.session, name, getattr(event, "text", "") or ""):
             return
         modifiers = {getattr(m, "name", str(m)) for m in (event.modifiers or ())}
         mode, shift, control = self.session.camera.mode, "Shift" in modifiers, "Control" in modifiers

@@ -51,6 +51,7 @@ KEYMAP: tuple[KeyBinding, ...] = (
     KeyBinding(("Q", "Control"), "move_down", "fly down", mode="fly", held=True),
     KeyBinding(("Q",), "quit", "quit (press twice: the first press asks)", mode="orbit"),
     KeyBinding(("Shift",), "fast", "hold: fly fast", mode="fly", held=True),
+    KeyBinding(("/",), "open_search", "search layers by name or type (l3 conv2): arrows choose, Enter flies there"),
     KeyBinding(("F",), "fly_to_cursor", "fly to the layer or tile under the cursor (or double-click)"),
     KeyBinding(("Home",), "home", "back to the overview, or the tour's first stop (stepping starts again)"),
     KeyBinding(("PageDown", "Right", "Down"), "next_layer", "next layer, or next tour stop (presentation clicker)"),
@@ -68,17 +69,19 @@ KEYMAP: tuple[KeyBinding, ...] = (
     KeyBinding(("M",), "toggle_minimap", "show or hide the minimap (click a node to fly there)"),
     KeyBinding(("G",), "toggle_folding", "fold modules into blocks (group depth) and back", slow=True),
     KeyBinding(("P",), "screenshot", "save a screenshot PNG (Shift: twice the size)", shift_action="screenshot_2x"),
-    KeyBinding(("I",), "next_input", "next sample input (re-capture, view kept)", slow=True),
+    KeyBinding(("I",), "next_input", "next input (re-capture, view kept)", slow=True),
     KeyBinding(("J",), "toggle_input_picture", "input: true-colour picture / per-channel heatmaps"),
     KeyBinding(("K",), "save_camera", "save the camera to viz3d-camera.json"),
     KeyBinding(("H", "F1"), "toggle_help", "show or hide this help"),
-    KeyBinding(("Escape",), "clear_selection", "clear the selection (closes help)"),
+    KeyBinding(("R",), "toggle_pin_ranges", "pinned maps: one shared colorbar / a colorbar each"),
+    KeyBinding(("Escape",), "clear_selection", "clear the selection and pinned maps (closes help)"),
 )
 MOUSE_HELP: tuple[tuple[str, str], ...] = (
     ("drag", "orbit: rotate around the pivot; fly: look around"),
     ("right-drag / Shift-drag", "pan"),
     ("scroll", "orbit: zoom toward the cursor; fly: change speed"),
     ("click", "select a feature map (inset panel)"),
+    ("Shift-click", "pin a feature map to compare (up to 8, again: unpin)"),
     ("double-click", "fly to what is under the cursor"),
 )
 

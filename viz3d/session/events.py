@@ -57,6 +57,7 @@ SIGNALS: dict[str, str] = {
     "message": "a new status message",
     "tour": "the tour: its stops, playback, the stop (and caption) shown",
     "prediction": "the answer panel: shown or hidden, its classes or the chosen class",
+    "search": "the layer search: opened, closed, its query or the chosen result",
 }
 
 
@@ -82,6 +83,7 @@ class SessionEvents:
     message: Signal
     tour: Signal
     prediction: Signal
+    search: Signal
 
     def __init__(self) -> None:
         self.changed: list[Callable[[str], object]] = []

@@ -17,6 +17,7 @@ from viz3d.scene.normalization import NORMALIZATIONS
 
 TextureFormat = Literal["r32f", "r16f"]
 UploadPath = Literal["auto", "host", "cuda"]
+PinRanges = Literal["shared", "each"]
 TEXTURE_FORMATS: tuple[str, ...] = get_args(TextureFormat)
 LAYOUT_MODES: tuple[str, ...] = get_args(LayoutMode)
 # Curve segments drawn at most per frame, strongest first: keeps llvmpipe interactive;
@@ -64,6 +65,9 @@ class ViewOptions:
         undone); False shows its channels as heatmaps.
     prediction
         The answer panel after the last slab (top-5 classes of a classifier output).
+    pin_ranges
+        Pinned maps in the inset: ``"shared"`` (one colour range and colorbar) or
+        ``"each"`` (a range and colorbar per map).
     """
 
     show: str = "activations"
@@ -86,6 +90,7 @@ class ViewOptions:
     font_scale: float = 1.0
     input_rgb: bool = True
     prediction: bool = True
+    pin_ranges: PinRanges = "shared"
 
     def __post_init__(self) -> None:
         from viz3d.session.connection_kinds import CONNECTION_KINDS
@@ -97,6 +102,7 @@ class ViewOptions:
         _choice("normalization", self.normalization, NORMALIZATIONS)
         _choice("layout_mode", self.layout_mode, LAYOUT_MODES)
         _choice("texture_format", self.texture_format, TEXTURE_FORMATS)
+        _choice("pin_ranges", self.pin_ranges, get_args(PinRanges))
         if self.upload is not None:
             _choice("upload", self.upload, get_args(UploadPath))
         unknown = sorted(self.connections - set(CONNECTION_KINDS))

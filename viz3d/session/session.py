@@ -37,6 +37,8 @@ from viz3d.session.connection_kinds import CONNECTION_KINDS, ConnectionContext, 
 from viz3d.session.events import SessionEvents
 from viz3d.session.navigation import checked_size
 from viz3d.session.options import ViewOptions
+from viz3d.session.pins import Pins
+from viz3d.session.search import Search
 from viz3d.session.touring import Touring
 from viz3d.session.unit_links import parse_unit, unit_outline
 from viz3d.session.views import VIEWS
@@ -52,7 +54,7 @@ def _structure(trace: Trace) -> list[tuple[Any, ...]]:
     ]
 
 
-class Session(Touring, Answer):
+class Session(Touring, Answer, Search, Pins):
     """One network being looked at, and everything the user chose about how.
 
     Parameters
@@ -106,6 +108,8 @@ class Session(Touring, Answer):
         self.camera = camera_for(self.layout, camera, self.size)
         self._init_navigation()
         self._init_touring()
+        self._init_search()
+        self._init_pins()
         self.selection: Unit | None = None
         self.message = ""
         self.message_until = 0.0
@@ -164,7 +168,7 @@ class Session(Touring, Answer):
             self.events.colormap.emit()
         if "normalization" in diff:
             self.events.normalization.emit()
-        if diff & {"colormap", "normalization"}:
+        if diff & {"colormap", "normalization", "pin_ranges"}:
             self.events.selection.emit()  # the inset's colours and range follow
         if diff & {"connections", "connection_budget"}:
             self.events.connections.emit()
@@ -205,7 +209,7 @@ class Session(Touring, Answer):
             return
         self.trace = trace
         self.layout = self._lay_out(trace)
-        self.selection = None
+        self.selection, self.pins = None, []  # their node ids would name other layers now
         self.focus_index = -1
         self.flight = None
         self.cut_z = float("inf")
@@ -287,11 +291,12 @@ class Session(Touring, Answer):
         self.events.connections.emit()
 
     def clear_selection(self) -> None:
-        """Esc: close the help if open, else clear the selection."""
+        """Esc: close the help if open, else clear the selection and the pinned maps."""
         if self.options.help:
             self.update(help=False)
         else:
             self.select(None)
+            self.clear_pins()
 
     def toggle_connections(self, kind: str) -> None:
         """Show or hide one connection kind."""
