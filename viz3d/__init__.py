@@ -18,6 +18,7 @@ from viz3d.capture.trace import Edge, Node, Trace
 from viz3d.errors import Viz3dError, Viz3dWarning
 from viz3d.scene.camera import OrbitCamera
 from viz3d.session import Session, ViewOptions
+from viz3d.training import watch
 
 __version__ = "0.1.0"
 __all__ = [
@@ -33,4 +34,5 @@ __all__ = [
     "render",
     "show",
     "trace",
+    "watch",
 ]

@@ -63,6 +63,10 @@ class Viz3dWidget(RemoteFrameBuffer):
     def _on_session_change(self, name: str) -> None:
         self.request_draw()
 
+    def flush(self) -> None:
+        """Send the requested frame now: a cell running a training loop keeps the kernel's event loop waiting."""
+        self._rfb_maybe_draw()
+
     def handle_event(self, event: dict[str, Any]) -> None:
         """jupyter_rfb's entry for browser events: pointer, wheel, keys, resize, close."""
         if (event.get("type") or event.get("event_type")) == "close":

@@ -217,6 +217,11 @@ class Session(Touring, Answer, Search, Pins):
             self.camera = self.home_camera()
         self.events.scene.emit()
 
+    def show_trace(self, trace: Trace) -> None:
+        """Show a new capture of the same model (a training step, a snapshot): in place, the view kept."""
+        self.captured = trace
+        self._show(keep_view=True)
+
     def _recapture(self, keep_view: bool) -> None:
         assert self.model is not None
         x = self.inputs[self.input_index]
