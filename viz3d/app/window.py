@@ -20,10 +20,10 @@ from typing import Any
 
 import numpy as np
 
+from viz3d.app.actions import KeyActions
 from viz3d.app.hud import Hud
 from viz3d.app.navigation import Navigator
 from viz3d.app.search_keys import search_key
-from viz3d.errors import Viz3dError
 from viz3d.renderer.context import Backend, make_canvas
 from viz3d.renderer.scene_renderer import SceneRenderer
 from viz3d.renderer.scene_view import SceneView
@@ -34,12 +34,11 @@ from viz3d.session.session import Session
 
 CAMERA_FILE = "viz3d-camera.json"
 TOUR_FILE = "viz3d-tour.json"
-QUIT_CONFIRM_SECONDS = 3.0  # a second Q within this quits
 IDLE_WAKE_SECONDS = 1.0  # longest sleep of an idle window (a status message may expire sooner)
 RESET_HOVER = frozenset({"scene", "values", "layout"})
 
 
-class ViewerWindow:
+class ViewerWindow(KeyActions):
     """A window (or, with ``backend="egl"``, a hidden canvas for tests) showing one session.
 
     Parameters
@@ -86,7 +85,6 @@ class ViewerWindow:
             "fly_to_cursor": lambda: self.nav.fly_to_hit(self.pick(self.nav.mouse)),
         }
         self.closed = False
-        self._quit_asked = -float("inf")
         self._frame_times: list[float] = []
         self._last_draw = 0.0
         self._last_tick = time.perf_counter()
@@ -204,25 +202,6 @@ class ViewerWindow:
         else:
             self.dispatch(action, binding.argument, binding.slow)
 
-    def dispatch(self, action: str, argument: str | None = None, slow: bool = False) -> None:
-        """Run a key-table action: the window's own (quit, screenshots, picking) or the session's.
-
-        A ``slow`` action (a re-capture, a rebuild) first puts "working…" on
-        screen, so the window never freezes without a word.
-        """
-        handler = self.actions.get(action) or getattr(self.session, action)
-        if slow:
-            self.session.say("working…")
-            self.draw_now()
-        self.guarded(handler, *([] if argument is None else [argument]))
-
-    def guarded(self, action: Callable[..., object], *args: Any) -> None:
-        """Run an input's action; its Viz3dError (a failed capture, a refused file) goes to the HUD, not a traceback."""
-        try:
-            action(*args)
-        except Viz3dError as exc:
-            self.session.say(str(exc))
-
     def draw_now(self) -> None:
         """Draw and show a frame at once, not at the event loop's next turn."""
         if self.closed:
@@ -231,14 +210,12 @@ class ViewerWindow:
         self.on_draw()
         self.canvas.swap_buffers()
 
-    def ask_quit(self) -> None:
-        """Q: the first press asks, a second within a few seconds closes the window."""
-        now = self.session.clock()
-        if now - self._quit_asked <= QUIT_CONFIRM_SECONDS:
-            self.canvas.close()
-        else:
-            self._quit_asked = now
-            self.session.say("press Q again to quit")
+    def _show_working(self) -> None:
+        self.draw_now()
+
+    def _close_view(self) -> bool:
+        self.canvas.close()
+        return True
 
     def on_key_release(self, event: Any) -> None:
         name = getattr(event.key, "name", None) if event.key is not None else None

@@ -18,10 +18,10 @@ from typing import Any
 
 import numpy as np
 
+from viz3d.app.actions import KeyActions
 from viz3d.app.hud import Hud
 from viz3d.app.navigation import Navigator
-from viz3d.app.window import CAMERA_FILE, QUIT_CONFIRM_SECONDS, RESET_HOVER, TOUR_FILE
-from viz3d.errors import Viz3dError
+from viz3d.app.window import CAMERA_FILE, RESET_HOVER, TOUR_FILE
 from viz3d.export.offscreen import OffscreenView
 from viz3d.notebook.keys import vispy_key
 from viz3d.scene import keymap
@@ -35,7 +35,7 @@ WHEEL_PX_PER_STEP = 100.0
 STILL_SSAA = 2  # the still image is supersampled: it is what a saved notebook keeps
 
 
-class NotebookView:
+class NotebookView(KeyActions):
     """One session as a notebook shows it: frames of ``size`` logical pixels, with the window's controls.
 
     Parameters
@@ -50,6 +50,8 @@ class NotebookView:
         Frames are rendered at ``min(device pixel ratio, this)`` × the logical size:
         1 keeps software GL interactive; 2 is sharp on a HiDPI screen.
     """
+
+    quit_prompt = "press Q again to close this view"
 
     def __init__(
         self, session: Session, size: tuple[int, int], output_dir: str | Path = ".", max_pixel_ratio: float = 1.0
@@ -75,7 +77,6 @@ class NotebookView:
         self.on_quit: Callable[[], object] | None = None  # the widget closes itself on a confirmed Q
         self.show_now: Callable[[], object] = lambda: None  # puts a frame on screen before a slow action
         self.closed = False
-        self._quit_asked = -float("inf")
         self._last_tick: float | None = None
         session.events.changed.append(self._on_session_change)
 
@@ -195,29 +196,14 @@ class NotebookView:
                 self.nav.held.discard(binding.action)
         return False
 
-    def dispatch(self, action: str, argument: str | None = None, slow: bool = False) -> None:
-        """Run a key-table action: the view's own (quit, screenshots, picking) or the session's."""
-        handler = self.actions.get(action) or getattr(self.session, action)
-        if slow:
-            self.session.say("working…")
-            self.show_now()
-        self.guarded(handler, *([] if argument is None else [argument]))
+    def _show_working(self) -> None:
+        self.show_now()
 
-    def guarded(self, action: Callable[..., object], *args: Any) -> None:
-        """Run an input's action; its Viz3dError goes to the HUD, not a traceback in the cell."""
-        try:
-            action(*args)
-        except Viz3dError as exc:
-            self.session.say(str(exc))
-
-    def ask_quit(self) -> None:
-        """Q: the first press asks, a second within a few seconds closes the view."""
-        now = self.session.clock()
-        if now - self._quit_asked <= QUIT_CONFIRM_SECONDS and self.on_quit is not None:
-            self.on_quit()
-        else:
-            self._quit_asked = now
-            self.session.say("press Q again to close this view")
+    def _close_view(self) -> bool:
+        if self.on_quit is None:
+            return False
+        self.on_quit()
+        return True
 
     def screenshot(self, scale: int = 1) -> Path:
         """Save the 3D view (without panels) as a PNG at ``scale`` × the view's size, as the window does."""

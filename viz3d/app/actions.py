@@ -1,0 +1,57 @@
+"""Running the key table's actions, shared by every interactive front end (window, notebook widget).
+
+An action is the front end's own (quitting, screenshots, picking) or else a
+session method. Slow ones (a re-capture, a rebuild) first put "working…" on
+screen; a ``Viz3dError`` an action raises (a failed capture, a refused file)
+becomes the HUD's status line instead of a traceback; Q asks once before
+closing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from viz3d.errors import Viz3dError
+from viz3d.session.session import Session
+
+QUIT_CONFIRM_SECONDS = 3.0  # a second Q within this closes the view
+
+
+class KeyActions:
+    """Mixed into a front end that has ``session`` and ``actions`` and shows frames."""
+
+    session: Session
+    actions: dict[str, Callable[[], object]]
+    quit_prompt = "press Q again to quit"
+    _quit_asked = -float("inf")
+
+    def _show_working(self) -> None:
+        """Put a frame on screen now (the front end's own way); by default nothing."""
+
+    def _close_view(self) -> bool:
+        """Close the front end after a confirmed Q; False where it cannot close itself."""
+        return False
+
+    def dispatch(self, action: str, argument: str | None = None, slow: bool = False) -> None:
+        """Run a key-table action: the front end's own or the session's."""
+        handler = self.actions.get(action) or getattr(self.session, action)
+        if slow:
+            self.session.say("working…")
+            self._show_working()
+        self.guarded(handler, *([] if argument is None else [argument]))
+
+    def guarded(self, action: Callable[..., object], *args: Any) -> None:
+        """Run an input's action; its Viz3dError goes to the HUD, not a traceback."""
+        try:
+            action(*args)
+        except Viz3dError as exc:
+            self.session.say(str(exc))
+
+    def ask_quit(self) -> None:
+        """Q: the first press asks, a second within a few seconds closes."""
+        now = self.session.clock()
+        if now - self._quit_asked <= QUIT_CONFIRM_SECONDS and self._close_view():
+            return
+        self._quit_asked = now
+        self.session.say(self.quit_prompt)
