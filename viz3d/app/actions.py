@@ -10,12 +10,17 @@ closing.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+from viz3d.app.navigation import Navigator
 from viz3d.errors import Viz3dError
+from viz3d.scene.picking import PickHit
 from viz3d.session.session import Session
 
 QUIT_CONFIRM_SECONDS = 3.0  # a second Q within this closes the view
+CAMERA_FILE = "viz3d-camera.json"
+TOUR_FILE = "viz3d-tour.json"
 
 
 class KeyActions:
@@ -23,8 +28,24 @@ class KeyActions:
 
     session: Session
     actions: dict[str, Callable[[], object]]
+    output_dir: Path
+    nav: Navigator
+    pick: Callable[[Any], PickHit | None]
+    screenshot: Callable[[int], Path]
     quit_prompt = "press Q again to quit"
     _quit_asked = -float("inf")
+
+    def front_end_actions(self) -> dict[str, Callable[[], object]]:
+        """The key table's actions a front end runs itself (files go to ``output_dir``)."""
+        s = self.session
+        return {
+            "quit": self.ask_quit,
+            "save_tour": lambda: s.save_tour(self.output_dir / TOUR_FILE),
+            "screenshot": lambda: self.screenshot(1),
+            "screenshot_2x": lambda: self.screenshot(2),
+            "save_camera": lambda: s.save_camera(self.output_dir / CAMERA_FILE),
+            "fly_to_cursor": lambda: self.nav.fly_to_hit(self.pick(self.nav.mouse)),
+        }
 
     def _show_working(self) -> None:
         """Put a frame on screen now (the front end's own way); by default nothing."""

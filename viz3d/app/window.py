@@ -14,7 +14,7 @@ otherwise, so an idle window costs no CPU.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +32,6 @@ from viz3d.scene.picking import PickHit
 from viz3d.session.keys import key_table
 from viz3d.session.session import Session
 
-CAMERA_FILE = "viz3d-camera.json"
-TOUR_FILE = "viz3d-tour.json"
 IDLE_WAKE_SECONDS = 1.0  # longest sleep of an idle window (a status message may expire sooner)
 RESET_HOVER = frozenset({"scene", "values", "layout"})
 
@@ -76,14 +74,7 @@ class ViewerWindow(KeyActions):
         self.nav = Navigator(
             session, lambda: self.size, self.pick, lambda x, y: self.hud.minimap_node_at(x, y, self.size)
         )
-        self.actions: dict[str, Callable[[], object]] = {
-            "quit": self.ask_quit,
-            "save_tour": lambda: session.save_tour(self.output_dir / TOUR_FILE),
-            "screenshot": lambda: self.screenshot(1),
-            "screenshot_2x": lambda: self.screenshot(2),
-            "save_camera": lambda: session.save_camera(self.output_dir / CAMERA_FILE),
-            "fly_to_cursor": lambda: self.nav.fly_to_hit(self.pick(self.nav.mouse)),
-        }
+        self.actions = self.front_end_actions()
         self.closed = False
         self._frame_times: list[float] = []
         self._last_draw = 0.0

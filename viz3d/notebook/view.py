@@ -21,7 +21,7 @@ import numpy as np
 from viz3d.app.actions import KeyActions
 from viz3d.app.hud import Hud
 from viz3d.app.navigation import Navigator
-from viz3d.app.window import CAMERA_FILE, RESET_HOVER, TOUR_FILE
+from viz3d.app.window import RESET_HOVER
 from viz3d.export.offscreen import OffscreenView
 from viz3d.notebook.keys import vispy_key
 from viz3d.scene import keymap
@@ -66,14 +66,7 @@ class NotebookView(KeyActions):
         self.nav = Navigator(
             session, lambda: self.logical, self.pick, lambda x, y: self.hud.minimap_node_at(x, y, self.logical)
         )
-        self.actions: dict[str, Callable[[], object]] = {
-            "quit": self.ask_quit,
-            "save_tour": lambda: session.save_tour(self.output_dir / TOUR_FILE),
-            "screenshot": lambda: self.screenshot(1),
-            "screenshot_2x": lambda: self.screenshot(2),
-            "save_camera": lambda: session.save_camera(self.output_dir / CAMERA_FILE),
-            "fly_to_cursor": lambda: self.nav.fly_to_hit(self.pick(self.nav.mouse)),
-        }
+        self.actions = self.front_end_actions()
         self.on_quit: Callable[[], object] | None = None  # the widget closes itself on a confirmed Q
         self.show_now: Callable[[], object] = lambda: None  # puts a frame on screen before a slow action
         self.closed = False
