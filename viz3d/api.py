@@ -45,12 +45,14 @@ def open_session(
     batch_index: int = 0,
     preprocess: str | Preprocess | None = None,
     class_names: Labels = None,
+    preprocessed: bool = False,
     **kwargs: Any,
 ) -> Session:
     """A session on a trace, or on a model captured on ``x`` (a tensor or a list of inputs to cycle).
 
-    ``preprocess`` is applied to ``x`` (images in [0, 1]) before the capture; with a
-    trace it names what its input went through. ``class_names`` names the classes.
+    ``preprocess`` is applied to ``x`` (images in [0, 1]) before the capture, unless
+    ``preprocessed`` says ``x`` went through it already; with a trace it names what
+    its input went through. ``class_names`` names the classes.
     """
     prep = preprocessing(preprocess)
     if isinstance(model, Trace):
@@ -59,7 +61,7 @@ def open_session(
         raise Viz3dError(f"expected a torch.nn.Module or a viz3d Trace, got {type(model).__name__}")
     if x is None:
         raise Viz3dError("an input tensor is needed to capture activations: pass x")
-    if prep.name != "none":
+    if prep.name != "none" and not preprocessed:
         x = prep.apply(x) if isinstance(x, torch.Tensor) else [prep.apply(v) for v in x]
     return Session.from_model(
         model, x, options=options, batch_index=batch_index, preprocess=prep, class_names=class_names, **kwargs
@@ -78,6 +80,7 @@ def render(
     batch_index: int = 0,
     preprocess: str | Preprocess | None = None,
     class_names: Labels = None,
+    preprocessed: bool = False,
     options: ViewOptions | None = None,
     **settings: Any,
 ) -> np.ndarray:
@@ -107,6 +110,8 @@ def render(
         ``"imagenet"`` (resize 256, centre crop 224, ImageNet mean/std) applied to
         ``x``, an image batch in [0, 1]; ``"none"`` (default) takes ``x`` as it is.
         With a Trace: what its input went through. The input picture undoes it.
+    preprocessed
+        ``x`` went through ``preprocess`` already (it is not applied again).
     class_names
         Names of the classifier output's classes: a list or a labels file (text, one
         per line, or JSON); by default the model's ``classes``, or ImageNet's for 1000 classes.
@@ -133,7 +138,7 @@ def render(
     opts = view_options(options, **settings)
     # Every argument is checked before any GL work starts.
     session = open_session(
-        model, x, opts, batch_index, preprocess, class_names, size=(w, h), camera=camera or "overview"
+        model, x, opts, batch_index, preprocess, class_names, preprocessed, size=(w, h), camera=camera or "overview"
     )
     if focus is not None:
         session.focus_layer(focus, frame=camera is None)

@@ -73,7 +73,18 @@ def _add_view_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--focus", default=None, help="layer name: start there, the layers in front of it cut away")
     p.add_argument("--select", default=None, help="unit for rf/weights: LAYER:CHANNEL[:Y:X], e.g. conv3:5:2:4")
-    p.add_argument("--show", default="activations", choices=list(VIEWS), help="what the slabs show")
+    p.add_argument(
+        "--show",
+        default="activations",
+        choices=list(VIEWS),
+        help="what the slabs show (gradients, attribution, gradcam: why the network answered as it did)",
+    )
+    p.add_argument(
+        "--target",
+        default=None,
+        help="what gradients/attribution/gradcam explain: a class index or name, or LAYER:CHANNEL "
+        "(default: the predicted class)",
+    )
     p.add_argument(
         "--preprocess", default="none", choices=["none", "imagenet"], help="imagenet: resize 256, crop 224, mean/std"
     )
@@ -175,7 +186,12 @@ def view_options_from_args(args: argparse.Namespace) -> Any:
         texture_format=getattr(args, "texture_format", "r32f"),
         present=getattr(args, "present", False),
         font_scale=getattr(args, "font_scale", 1.0),
+        target=_target(getattr(args, "target", None)),
     )
+
+
+def _target(text: str | None) -> int | str | None:
+    return int(text) if text is not None and text.strip().isdigit() else text
 
 
 def _render_to_png(args: argparse.Namespace, model_spec: str, weights: str | None) -> Path:
@@ -192,9 +208,15 @@ def _render_to_png(args: argparse.Namespace, model_spec: str, weights: str | Non
     with console.status("loading the model...", spinner="dots"):
         model, x = _load(model_spec, weights, args.input, args.device, args.preprocess)
     trace = capture_with_progress(model, x, args.group_depth, console, getattr(args, "batch_index", 0))
+    from viz3d.session import VIEWS
+
+    explains = VIEWS[options.show].explains  # a backward pass: the model itself, not only its capture
     with console.status(f"rendering {args.size[0]}x{args.size[1]}...", spinner="dots"):
         image = render(
-            trace,
+            model if explains else trace,
+            x if explains else None,
+            batch_index=getattr(args, "batch_index", 0) if explains else 0,
+            preprocessed=True,
             size=args.size,
             camera=None if (args.focus and args.camera == "overview") else args.camera,
             focus=args.focus,

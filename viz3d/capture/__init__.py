@@ -78,6 +78,16 @@ def capture(
     >>> [n.name for n in trace]
     ['input', '0', '1']
     """
+    batch_size = checked_call(model, x, batch_index, group_depth)
+    with model_untouched(model, train):
+        raw, pairs, used, notes = run_checked(model, x, group_depth, method, memory_watch(x, progress, memory_limit))
+    return build_trace(raw, pairs, used, notes, batch_index, batch_size, group_depth)
+
+
+def checked_call(
+    model: nn.Module, x: torch.Tensor | tuple[torch.Tensor, ...], batch_index: int, group_depth: int | None
+) -> int:
+    """Check what a capture is given (one-line errors); returns the batch size."""
     if not isinstance(model, nn.Module):
         raise Viz3dError(f"capture needs a torch.nn.Module, got {type(model).__name__}")
     if group_depth is not None and group_depth < 1:
@@ -91,21 +101,42 @@ def capture(
     check_real_tensors(model, x)
     if not 0 <= batch_index < max(batch_size, 1):
         raise Viz3dError(f"batch_index {batch_index} is out of range for a batch of {batch_size}")
+    return batch_size
 
-    with model_untouched(model, train):
-        try:
-            raw, pairs, used, notes = _run(model, x, group_depth, method, memory_watch(x, progress, memory_limit))
-        except Viz3dError as exc:
-            line = str(exc).split("\n", 1)[0]  # torch.fx appends "While executing ..." to what passes through
-            if line == str(exc):
-                raise
-            raise Viz3dError(line) from exc
-        except (MemoryError, RuntimeError) as exc:
-            oom = out_of_memory(exc, x)
-            if oom is None:
-                raise
-            raise oom from exc
 
+def run_checked(
+    model: nn.Module,
+    x: torch.Tensor | tuple[torch.Tensor, ...],
+    group_depth: int | None,
+    method: CaptureMethod | None,
+    progress: ProgressCallback | None,
+    grad: bool = False,
+) -> tuple[list[RawNode], list[tuple[int, int]], CaptureMethod, list[str]]:
+    """Record the run (see :func:`_run`), turning what it raises into one-line errors."""
+    try:
+        return _run(model, x, group_depth, method, progress, grad)
+    except Viz3dError as exc:
+        line = str(exc).split("\n", 1)[0]  # torch.fx appends "While executing ..." to what passes through
+        if line == str(exc):
+            raise
+        raise Viz3dError(line) from exc
+    except (MemoryError, RuntimeError) as exc:
+        oom = out_of_memory(exc, x)
+        if oom is None:
+            raise
+        raise oom from exc
+
+
+def build_trace(
+    raw: list[RawNode],
+    pairs: list[tuple[int, int]],
+    used: CaptureMethod,
+    notes: list[str],
+    batch_index: int,
+    batch_size: int,
+    group_depth: int | None,
+) -> Trace:
+    """The trace of a recorded run: detached nodes with their display volumes, and classified edges."""
     signals = signal_layouts(raw)
     nodes = [make_node(i, r, batch_index, batch_size, signals[i]) for i, r in enumerate(raw)]
     trace = Trace(
@@ -126,6 +157,7 @@ def _run(
     group_depth: int | None,
     method: CaptureMethod | None,
     progress: ProgressCallback | None,
+    grad: bool = False,
 ) -> tuple[list[RawNode], list[tuple[int, int]], CaptureMethod, list[str]]:
     """Record the run with fx, falling back to hooks (saying so once) when fx cannot trace the model."""
     raw: list[RawNode]
@@ -133,7 +165,7 @@ def _run(
     notes: list[str] = []
     if method in (None, "fx"):
         try:
-            raw, pairs = capture_fx(model, x, group_depth, progress)
+            raw, pairs = capture_fx(model, x, group_depth, progress, grad)
             used = "fx"
         except Viz3dError:
             raise
@@ -146,10 +178,10 @@ def _run(
             )
             warn_once(note)
             notes.append(note)
-            raw, pairs = capture_hooks(model, x, group_depth, progress)
+            raw, pairs = capture_hooks(model, x, group_depth, progress, grad)
             used = "hooks"
     elif method == "hooks":
-        raw, pairs = capture_hooks(model, x, group_depth, progress)
+        raw, pairs = capture_hooks(model, x, group_depth, progress, grad)
         used = "hooks"
     else:
         raise Viz3dError(f"unknown capture method {method!r}: use 'fx' or 'hooks'")

@@ -207,15 +207,25 @@ def make_node(node_id: int, raw: RawNode, batch_index: int, batch_size: int, cha
     if tensor.is_complex():
         node.display_note = "complex output not shown"
         return node
-    sample = tensor[batch_index] if tensor.dim() >= 1 and tensor.shape[0] == batch_size else tensor
-    if sample.dim() == 2 and slice_display(raw.spec) == "image":
-        sample = sample.unsqueeze(0)  # one map of an image (y[:, 2], unbind over channels)
-    node.display, note = to_display(sample, channels_first)
+    node.display, note = sample_display(tensor, raw.spec, batch_index, batch_size, channels_first)
     notes = [note] if note else []
     if len(tensors) > 1:
         notes.append(f"{len(tensors)} outputs, showing the first")
     node.display_note = "; ".join(notes)
     return node
+
+
+def sample_display(
+    tensor: torch.Tensor, spec: SpatialOp, batch_index: int, batch_size: int, channels_first: bool = False
+) -> tuple[torch.Tensor, str]:
+    """One sample of a recorded output as its (C, H, W) display volume, and the note saying how it was read.
+
+    Differentiable (indexing and reshapes only): gradients use it too.
+    """
+    sample = tensor[batch_index] if tensor.dim() >= 1 and tensor.shape[0] == batch_size else tensor
+    if sample.dim() == 2 and slice_display(spec) == "image":
+        sample = sample.unsqueeze(0)  # one map of an image (y[:, 2], unbind over channels)
+    return to_display(sample, channels_first)
 
 
 def classify_edges(pairs: Iterable[tuple[int, int]]) -> list[Edge]:

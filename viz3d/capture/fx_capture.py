@@ -55,9 +55,12 @@ def trace_graph(model: nn.Module, group_depth: int | None) -> fx.GraphModule:
 
 
 class _Recorder(fx.Interpreter):
-    def __init__(self, gm: fx.GraphModule, model: nn.Module, x: Any, progress: ProgressCallback | None) -> None:
+    def __init__(
+        self, gm: fx.GraphModule, model: nn.Module, x: Any, progress: ProgressCallback | None, grad: bool = False
+    ) -> None:
         super().__init__(gm, garbage_collect_values=False)
         self.progress = progress
+        self.grad = grad
         self.total = len(gm.graph.nodes)
         self.model = model
         self.x = x
@@ -104,20 +107,35 @@ class _Recorder(fx.Interpreter):
         if n.args and isinstance(n.args[0], fx.Node) and n.args[0] in self.values:
             src = n.args[0]
             value = self.values[src]
-            if isinstance(value, torch.Tensor):
+            if not isinstance(value, torch.Tensor):
+                return
+            if self.grad:
+                # The op (and every later reader) gets a copy in the autograd graph; the record keeps
+                # the original, unmutated and still connected, so its gradient can be asked for.
+                self.env[src] = value.clone()
+            else:
                 # Keep a private copy for the record; the op may now mutate the original.
                 self.values[src] = value.detach().clone()
 
 
 def capture_fx(
-    model: nn.Module, x: Any, group_depth: int | None, progress: ProgressCallback | None = None
+    model: nn.Module,
+    x: Any,
+    group_depth: int | None,
+    progress: ProgressCallback | None = None,
+    grad: bool = False,
 ) -> tuple[list[RawNode], list[tuple[int, int]]]:
-    """Run ``model`` on ``x`` through fx; returns raw nodes and (src, dst) pairs."""
+    """Run ``model`` on ``x`` through fx; returns raw nodes and (src, dst) pairs.
+
+    ``grad=True`` runs with autograd on and keeps every recorded output in the
+    graph (in-place ops work on copies), so gradients with respect to the
+    recorded outputs can be taken after.
+    """
     gm = trace_graph(model, group_depth)
-    recorder = _Recorder(gm, model, x, progress)
+    recorder = _Recorder(gm, model, x, progress, grad)
     args = x if isinstance(x, tuple) else (x,)
     try:
-        with torch.no_grad():
+        with torch.enable_grad() if grad else torch.no_grad():
             recorder.run(*args)
     except Exception:
         if recorder.failure is not None:

@@ -55,10 +55,16 @@ def unit_modules(model: nn.Module, group_depth: int | None) -> dict[nn.Module, s
 
 class _HookRecorder(TorchFunctionMode):
     def __init__(
-        self, model: nn.Module, x: Any, units: dict[nn.Module, str], progress: ProgressCallback | None = None
+        self,
+        model: nn.Module,
+        x: Any,
+        units: dict[nn.Module, str],
+        progress: ProgressCallback | None = None,
+        grad: bool = False,
     ) -> None:
         super().__init__()
         self.progress = progress
+        self.grad = grad
         self.done = 0
         self.model = model
         self.x = x
@@ -112,13 +118,31 @@ class _HookRecorder(TorchFunctionMode):
             self.producer[id(t)] = index
             self.alive.append(t)
 
+    def passed_on(self, output: Any) -> Any:
+        """What the rest of the forward gets of a recorded output.
+
+        With gradients on, a copy in the autograd graph: later in-place ops
+        then change the copy, and the record stays the true, connected output
+        whose gradient is asked for. The copy stands for the same node.
+        """
+        if not self.grad or not isinstance(output, torch.Tensor) or id(output) not in self.producer:
+            return output
+        self.internal = True
+        try:
+            copy = output.clone()
+        finally:
+            self.internal = False
+        self.producer[id(copy)] = self.producer[id(output)]
+        self.alive.append(copy)
+        return copy
+
     # --- hooks ----------------------------------------------------------
     def pre_hook(self, module: nn.Module, args: tuple[Any, ...]) -> None:
         if not self.stack and is_inplace("", module, None):
             self._protect(args)
         self.stack.append(self.units[module])
 
-    def post_hook(self, module: nn.Module, args: tuple[Any, ...], output: Any) -> None:
+    def post_hook(self, module: nn.Module, args: tuple[Any, ...], output: Any) -> Any:
         self.stack.pop()
         if self.progress is not None:
             self.done += 1
@@ -136,6 +160,7 @@ class _HookRecorder(TorchFunctionMode):
             spec_for_module(module),
             module,
         )
+        return self.passed_on(output)
 
     def __torch_function__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
         kwargs = kwargs or {}
@@ -155,6 +180,8 @@ class _HookRecorder(TorchFunctionMode):
             elif inputs:
                 spec = spec_for_function(name, args, kwargs)
                 self.record(name, name, function_kind(name), 0, inputs, out, spec)
+                if not is_inplace(name, None, kwargs):
+                    return self.passed_on(out)
         return out
 
     def _sliced(self, args: Any) -> int | None:
@@ -177,20 +204,29 @@ class _HookRecorder(TorchFunctionMode):
 
 
 def capture_hooks(
-    model: nn.Module, x: Any, group_depth: int | None, progress: ProgressCallback | None = None
+    model: nn.Module,
+    x: Any,
+    group_depth: int | None,
+    progress: ProgressCallback | None = None,
+    grad: bool = False,
 ) -> tuple[list[RawNode], list[tuple[int, int]]]:
-    """Run ``model`` on ``x`` with hooks; returns raw nodes and (src, dst) pairs."""
+    """Run ``model`` on ``x`` with hooks; returns raw nodes and (src, dst) pairs.
+
+    ``grad=True`` runs with autograd on, the recorded outputs kept in the graph
+    (see :meth:`_HookRecorder.passed_on`).
+    """
     units = unit_modules(model, group_depth)
-    rec = _HookRecorder(model, x, units, progress)
+    rec = _HookRecorder(model, x, units, progress, grad)
     args = x if isinstance(x, tuple) else (x,)
     for i, a in enumerate(args):
         rec.record("input" if len(args) == 1 else f"input_{i}", "input", "input", 0, [], a)
+    args = tuple(rec.passed_on(a) for a in args)
     handles = []
     for module in units:
         handles.append(module.register_forward_pre_hook(rec.pre_hook))
         handles.append(module.register_forward_hook(rec.post_hook))
     try:
-        with torch.no_grad(), rec:
+        with torch.enable_grad() if grad else torch.no_grad(), rec:
             returned = model(*args)
     except Viz3dError:
         raise  # already one line (the memory watch)

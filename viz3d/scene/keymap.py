@@ -73,6 +73,19 @@ KEYMAP: tuple[KeyBinding, ...] = (
     KeyBinding(("J",), "toggle_input_picture", "input: true-colour picture / per-channel heatmaps"),
     KeyBinding(("K",), "save_camera", "save the camera to viz3d-camera.json"),
     KeyBinding(("H", "F1"), "toggle_help", "show or hide this help"),
+    KeyBinding(
+        ("X",),
+        "cycle_explain_view",
+        "explain: gradients / attribution / Grad-CAM / activations (of the target)",
+        slow=True,
+    ),
+    KeyBinding(
+        ("U",),
+        "target_selection",
+        "explain the selected unit or class (Shift: the predicted class)",
+        shift_action="target_prediction",
+        slow=True,
+    ),
     KeyBinding(("R",), "toggle_pin_ranges", "pinned maps: one shared colorbar / a colorbar each"),
     KeyBinding(("Escape",), "clear_selection", "clear the selection and pinned maps (closes help)"),
 )

@@ -55,7 +55,7 @@ class Answer:
 
     def _picture(self, trace: Trace) -> Trace:
         """The shown trace with the input as a colour picture, when asked and the view shows activations."""
-        if self.options.input_rgb and VIEWS[self.options.show].uses_input:
+        if self.options.input_rgb and VIEWS[self.options.show].input_picture:
             return input_picture(trace, self.preprocess)
         return trace
 

@@ -68,6 +68,9 @@ class ViewOptions:
     pin_ranges
         Pinned maps in the inset: ``"shared"`` (one colour range and colorbar) or
         ``"each"`` (a range and colorbar per map).
+    target
+        What the gradient, attribution and Grad-CAM views explain: ``None`` for
+        the predicted class, a class index or name, or ``"LAYER:CHANNEL"``.
     """
 
     show: str = "activations"
@@ -91,6 +94,7 @@ class ViewOptions:
     input_rgb: bool = True
     prediction: bool = True
     pin_ranges: PinRanges = "shared"
+    target: int | str | None = None
 
     def __post_init__(self) -> None:
         from viz3d.session.connection_kinds import CONNECTION_KINDS
@@ -114,6 +118,11 @@ class ViewOptions:
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or value < 1):
                 raise Viz3dError(f"{name} must be 1 or more (None for leaf modules), got {value!r}")
+        target = self.target
+        if target is not None and (isinstance(target, bool) or not isinstance(target, int | str)):
+            raise Viz3dError(f"target must be a class index, a class name or 'LAYER:CHANNEL', got {target!r}")
+        if isinstance(target, int) and target < 0:
+            raise Viz3dError(f"target class must be 0 or more, got {target}")
         scale = self.font_scale
         if isinstance(scale, bool) or not isinstance(scale, int | float) or not 0.25 <= scale <= 8:
             raise Viz3dError(f"font_scale must be a number from 0.25 to 8, got {scale!r}")

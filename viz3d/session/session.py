@@ -35,13 +35,14 @@ from viz3d.scene.normalization import NORMALIZATIONS
 from viz3d.session.answer import Answer, Labels
 from viz3d.session.connection_kinds import CONNECTION_KINDS, ConnectionContext, Unit
 from viz3d.session.events import SessionEvents
+from viz3d.session.explaining import Explaining
 from viz3d.session.navigation import checked_size
 from viz3d.session.options import ViewOptions
 from viz3d.session.pins import Pins
 from viz3d.session.search import Search
 from viz3d.session.touring import Touring
 from viz3d.session.unit_links import parse_unit, unit_outline
-from viz3d.session.views import VIEWS
+from viz3d.session.views import VIEWS, ViewSource
 
 MESSAGE_SECONDS = 3.0
 Input = torch.Tensor | tuple[torch.Tensor, ...]  # one input: a tensor, or a tuple for a model of several arguments
@@ -54,7 +55,7 @@ def _structure(trace: Trace) -> list[tuple[Any, ...]]:
     ]
 
 
-class Session(Touring, Answer, Search, Pins):
+class Session(Touring, Answer, Explaining, Search, Pins):
     """One network being looked at, and everything the user chose about how.
 
     Parameters
@@ -102,6 +103,8 @@ class Session(Touring, Answer, Search, Pins):
         self.size = checked_size(size)
         self.captured = trace  # the activations recorded for the current input
         self._init_answer(preprocess, class_names)
+        self._init_explaining()
+        self.selection: Unit | None = None
         self.trace = self._view_trace()  # what the slabs show (the view applied)
         self.shown_version = 0  # counts changes of the shown trace (caches key on it, not on id())
         self.layout = self._lay_out(self.trace)
@@ -110,7 +113,6 @@ class Session(Touring, Answer, Search, Pins):
         self._init_touring()
         self._init_search()
         self._init_pins()
-        self.selection: Unit | None = None
         self.message = ""
         self.message_until = 0.0
         self._flow: dict[int, float] | None = None
@@ -143,7 +145,7 @@ class Session(Touring, Answer, Search, Pins):
         new = self.options.with_(**changes)
         old, self.options = self.options, new
         diff = {name for name in changes if getattr(old, name) != getattr(new, name)}
-        rebuilt = bool(diff & {"group_depth", "show", "shared_filter_range", "input_rgb"})
+        rebuilt = bool(diff & {"group_depth", "show", "shared_filter_range", "input_rgb", "target"})
         if "group_depth" in diff:
             if self.model is None or not self.inputs:
                 self.options = old
@@ -153,8 +155,12 @@ class Session(Touring, Answer, Search, Pins):
             except BaseException:
                 self.options = old  # the shown trace is still the old one: so are the options
                 raise
-        elif diff & {"show", "shared_filter_range", "input_rgb"}:
-            self._show(keep_view="show" not in diff)
+        elif diff & {"show", "shared_filter_range", "input_rgb"} or ("target" in diff and VIEWS[new.show].explains):
+            try:
+                self._show(keep_view=True)  # a view of another shape is laid out and framed anew
+            except BaseException:
+                self.options = old  # e.g. a gradient view without the model, or a target that names nothing
+                raise
         if diff & {"texture_format", "upload"}:
             self.events.scene.emit()  # new textures or upload path: the renderer is rebuilt
         if "layout_mode" in diff and not rebuilt:  # a rebuild laid out with the new mode already
@@ -195,7 +201,11 @@ class Session(Touring, Answer, Search, Pins):
 
     # --- what is shown ------------------------------------------------------------
     def _view_trace(self) -> Trace:
-        return self._picture(VIEWS[self.options.show].build(self.captured, self.options.shared_filter_range))
+        focus = self.selection[0] if self.selection is not None else None
+        source = ViewSource(
+            self.captured, self.options.shared_filter_range, self.explanation, self.preprocess, focus=focus
+        )
+        return self._picture(VIEWS[self.options.show].build(source))
 
     def _show(self, keep_view: bool) -> None:
         """Show the captured trace through the current view; in place when the structure is the same."""
@@ -213,8 +223,7 @@ class Session(Touring, Answer, Search, Pins):
         self.focus_index = -1
         self.flight = None
         self.cut_z = float("inf")
-        if not keep_view:
-            self.camera = self.home_camera()
+        self.camera = self.home_camera()  # the old camera framed another arrangement
         self.events.scene.emit()
 
     def show_trace(self, trace: Trace) -> None:
@@ -290,10 +299,13 @@ class Session(Touring, Answer, Search, Pins):
             unit = tuple(int(v) for v in unit)  # type: ignore[assignment]
         if unit == self.selection:
             return
+        old_layer = self.selection[0] if self.selection is not None else None
         self.selection = unit
         self._curves = {k: v for k, v in self._curves.items() if not CONNECTION_KINDS[k].needs_selection}
         self.events.selection.emit()
         self.events.connections.emit()
+        if VIEWS[self.options.show].follows_selection and (unit[0] if unit else None) != old_layer:
+            self._show(keep_view=True)  # Grad-CAM: the selected layer's map goes on the picture
 
     def clear_selection(self) -> None:
         """Esc: close the help if open, else clear the selection and the pinned maps."""

@@ -1,7 +1,8 @@
-"""What the slabs show: a registry of views (activations, weights, and more to come).
+"""What the slabs show: a registry of views (activations, weights, gradients, attribution, Grad-CAM).
 
-A view turns the captured trace (activations of one input) into the trace
-that is drawn. A new view is one function and one row in :data:`VIEWS`.
+A view turns what the session has (the captured trace, and on demand the
+gradients of the target) into the trace that is drawn. A new view is one
+function and one row in :data:`VIEWS`.
 """
 
 from __future__ import annotations
@@ -9,37 +10,89 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from viz3d.capture.gradients import Explanation
 from viz3d.capture.trace import Trace
 from viz3d.capture.weights import weights_trace
+from viz3d.preprocess import Preprocess
+from viz3d.session.explain_views import attribution_trace, gradcam_trace, gradient_trace
+
+
+@dataclass(frozen=True)
+class ViewSource:
+    """What a view may draw from.
+
+    ``explanation()`` runs the backward pass on first call (views that do not
+    call it cost nothing); ``focus`` is the selected node, if any.
+    """
+
+    captured: Trace
+    shared_filter_range: bool
+    explanation: Callable[[], Explanation]
+    preprocess: Preprocess
+    focus: int | None = None
 
 
 @dataclass(frozen=True)
 class View:
     """One way of filling the slabs.
 
-    ``build(captured, shared_filter_range)`` returns the trace to draw;
-    ``uses_input`` says whether it changes with the input (the weights view
-    does not, so switching inputs there uploads nothing).
+    ``build(source)`` returns the trace to draw. ``uses_input`` says whether
+    it changes with the input (the weights view does not, so switching inputs
+    there uploads nothing); ``input_picture`` whether the input slab may be
+    drawn as its true-colour picture; ``explains`` whether it needs the model
+    for a backward pass (and changes with the target); ``follows_selection``
+    whether it changes with the selected layer.
     """
 
     name: str
     label: str
-    build: Callable[[Trace, bool], Trace]
+    build: Callable[[ViewSource], Trace]
     uses_input: bool = True
+    input_picture: bool = False
+    explains: bool = False
+    follows_selection: bool = False
 
 
-def _activations(trace: Trace, shared_filter_range: bool) -> Trace:
-    return trace
+def _activations(source: ViewSource) -> Trace:
+    return source.captured
 
 
-def _weights(trace: Trace, shared_filter_range: bool) -> Trace:
-    return weights_trace(trace, shared_normalization=shared_filter_range)
+def _weights(source: ViewSource) -> Trace:
+    return weights_trace(source.captured, shared_normalization=source.shared_filter_range)
+
+
+def _gradients(source: ViewSource) -> Trace:
+    return gradient_trace(source.explanation(), source.preprocess)
+
+
+def _attribution(source: ViewSource) -> Trace:
+    return attribution_trace(source.explanation(), source.preprocess)
+
+
+def _gradcam(source: ViewSource) -> Trace:
+    return gradcam_trace(source.explanation(), source.preprocess, source.focus)
 
 
 VIEWS: dict[str, View] = {
-    "activations": View("activations", "activations view", _activations),
+    "activations": View("activations", "activations view", _activations, input_picture=True),
     "weights": View("weights", "weights view: conv filters and weight matrices", _weights, uses_input=False),
+    "gradients": View("gradients", "gradients view: d target / d activation, red +, blue -", _gradients, explains=True),
+    "attribution": View(
+        "attribution",
+        "attribution view: activation x gradient; gradient x input on the picture",
+        _attribution,
+        explains=True,
+    ),
+    "gradcam": View(
+        "gradcam",
+        "Grad-CAM view: each layer's map; the selected layer's on the picture",
+        _gradcam,
+        explains=True,
+        follows_selection=True,
+    ),
 }
+# The order X steps through.
+EXPLAIN_CYCLE: tuple[str, ...] = ("gradients", "attribution", "gradcam")
 
 
 def register_view(view: View) -> None:

@@ -1,0 +1,119 @@
+"""Why the network answered: the target of the explaining views and their gradients, in the session (GL-free).
+
+Mixed into :class:`~viz3d.session.session.Session`. The target is a view
+option (``ViewOptions.target``: ``None`` for the predicted class, a class
+index or name, or ``"LAYER:CHANNEL"`` for a unit); the explanation (one
+forward and one backward pass) is computed when an explaining view first
+needs it and kept until the input, the folding or the target changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from torch import nn
+
+from viz3d.capture.gradients import Explanation, Target, explain
+from viz3d.capture.trace import Trace
+from viz3d.errors import Viz3dError
+from viz3d.session.options import ViewOptions
+from viz3d.session.views import EXPLAIN_CYCLE, VIEWS
+
+
+class Explaining:
+    """Target and explanation; needs ``captured``, ``trace``, ``model``, ``inputs``, ``options``, ``selection``."""
+
+    captured: Trace
+    trace: Trace
+    model: nn.Module | None
+    inputs: list[Any]
+    input_index: int
+    options: ViewOptions
+    class_names: tuple[str, ...]
+    selection: tuple[int, int, int, int] | None
+    update: Callable[..., None]
+    say: Callable[[str], None]
+    selected_class: Callable[[], int | None]
+
+    def _init_explaining(self) -> None:
+        self._explanation: tuple[Trace, Target, int | None, Explanation] | None = None
+
+    def explanation(self) -> Explanation:
+        """The gradients of the target for the shown input (computed once per input, folding and target)."""
+        target = self.target()
+        key = (self.captured, target, self.options.group_depth)
+        if self._explanation is not None and self._explanation[:3] == key:
+            return self._explanation[3]
+        if self.model is None or not self.inputs:
+            raise Viz3dError(
+                f"the {self.options.show} view needs the model for a backward pass: open it with viz3d.show(model, x)"
+            )
+        result = explain(
+            self.model,
+            self.inputs[self.input_index],
+            target,
+            batch_index=self.captured.batch_index,
+            group_depth=self.options.group_depth,
+        )
+        self._explanation = (self.captured, target, self.options.group_depth, result)
+        return result
+
+    def target(self) -> Target:
+        """``ViewOptions.target`` as a :class:`Target` (class names and ``LAYER:CHANNEL`` resolved)."""
+        return resolve_target(self.options.target, self.class_names, [n.name for n in self.captured.nodes])
+
+    def cycle_explain_view(self) -> None:
+        """X: gradients → attribution → Grad-CAM → activations."""
+        show = self.options.show
+        following = EXPLAIN_CYCLE[EXPLAIN_CYCLE.index(show) + 1] if show in EXPLAIN_CYCLE[:-1] else None
+        name = following or ("activations" if show in EXPLAIN_CYCLE else EXPLAIN_CYCLE[0])
+        self.update(show=name)
+        if VIEWS[name].explains:
+            self.say(f"{VIEWS[name].label} | {self.explanation().label}")
+        else:
+            self.say(VIEWS[name].label)
+
+    def target_selection(self) -> None:
+        """U: the explaining views explain the selected unit (a selected class cell: that class)."""
+        if self.selection is None:
+            self.say("select a feature map first (click), then U explains it")
+            return
+        index = self.selected_class()
+        if index is not None:
+            self.update(target=index)
+        else:
+            node_id, channel, _, _ = self.selection
+            self.update(target=f"{self.trace.nodes[node_id].name}:{channel}")
+        self.say(f"target: {self.target().describe()}")
+
+    def target_prediction(self) -> None:
+        """Shift-U: back to explaining the predicted class."""
+        self.update(target=None)
+        self.say("target: the predicted class")
+
+
+def resolve_target(value: int | str | None, class_names: Sequence[str], layers: Sequence[str]) -> Target:
+    """A target option as a :class:`Target`; one-line errors for names that match nothing."""
+    if value is None:
+        return Target()
+    if isinstance(value, int):
+        return Target(class_index=value)
+    text = value.strip()
+    if text.isdigit():
+        return Target(class_index=int(text))
+    layer, sep, channel = text.rpartition(":")
+    if sep and layer in layers:
+        if not channel.isdigit():
+            raise Viz3dError(f"target {value!r}: the channel after ':' must be a number, e.g. {layer}:0")
+        return Target(unit=layer, channel=int(channel))
+    lowered = [n.lower() for n in class_names]
+    if text.lower() in lowered:
+        return Target(class_index=lowered.index(text.lower()))
+    close = [n for n in class_names if text.lower() in n.lower()]
+    if len(close) == 1:
+        return Target(class_index=list(class_names).index(close[0]))
+    hint = f" (matches {', '.join(close[:4])})" if close else ""
+    raise Viz3dError(
+        f"unknown target {value!r}{hint}: give a class index, a class name, or LAYER:CHANNEL of a layer shown"
+    )
