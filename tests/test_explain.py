@@ -223,6 +223,11 @@ def test_x_cycles_the_explaining_views_and_back() -> None:
         session.cycle_explain_view()
         shown.append(session.options.show)
     assert shown == ["gradients", "attribution", "gradcam", "activations"]
+    named = Session.from_model(Planted().eval(), x, class_names=["red", "green"], options=ViewOptions(show="gradcam"))
+    assert named.target_words() == "predicted class 1 (green)"  # noise over the image outweighs the red patch
+    named.cycle_explain_view()  # back to activations
+    named.cycle_explain_view()
+    assert "of predicted class 1 (green) = " in named.current_message()
 
 
 def test_explaining_needs_the_model_and_says_so_in_one_line() -> None:

@@ -50,7 +50,7 @@ def test_options_validate_every_field_with_one_line() -> None:
         ({"colormap": "jet"}, "unknown colormap 'jet'; choose one of viridis"),
         ({"normalization": "median"}, "unknown normalization"),
         ({"show": "saliency"}, "unknown show 'saliency'"),
-            ({"target": 2.5}, "target must be a class index"),
+        ({"target": 2.5}, "target must be a class index"),
         ({"layout_mode": "helix"}, "unknown layout mode"),
         ({"connections": frozenset({"bogus"})}, "unknown connection kinds"),
         ({"connection_budget": -1}, "connection_budget must be"),

@@ -26,6 +26,7 @@ from viz3d.renderer.scene_view import SceneView
 from viz3d.scene import keymap
 from viz3d.scene.picking import PickHit
 from viz3d.session.session import Session
+from viz3d.session.views import VIEWS
 
 Histograms = list[tuple[str, list[int], tuple[float, float, float]]]
 HUD_FONT_PX = 14
@@ -61,6 +62,8 @@ class Hud:
             head.append(o.texture_format.upper())
         if o.shared_filter_range and o.show == "weights":
             head.append("one range per layer's filters")
+        if VIEWS[o.show].explains:
+            head.append(f"of {s.target_words()} (U: the selected unit)")
         head.append("H: help")
         if s.cut_z != float("inf"):
             head.append("layers in front hidden (Home: all)")

@@ -63,6 +63,18 @@ class Explaining:
         """``ViewOptions.target`` as a :class:`Target` (class names and ``LAYER:CHANNEL`` resolved)."""
         return resolve_target(self.options.target, self.class_names, [n.name for n in self.captured.nodes])
 
+    def target_words(self) -> str:
+        """The target for the HUD, its class named: ``predicted class 3 (cross)``, ``conv2 channel 5 (mean)``."""
+        target = self.target()
+        cached = self._explanation
+        if cached is not None and cached[1] == target:
+            target = cached[3].target  # the predicted class, once known
+        words = target.describe()
+        index = target.class_index
+        if target.unit is None and index is not None and index < len(self.class_names):
+            words += f" ({self.class_names[index]})"
+        return ("predicted " if self.options.target is None and index is not None else "") + words
+
     def cycle_explain_view(self) -> None:
         """X: gradients → attribution → Grad-CAM → activations."""
         show = self.options.show
@@ -70,7 +82,7 @@ class Explaining:
         name = following or ("activations" if show in EXPLAIN_CYCLE else EXPLAIN_CYCLE[0])
         self.update(show=name)
         if VIEWS[name].explains:
-            self.say(f"{VIEWS[name].label} | {self.explanation().label}")
+            self.say(f"{VIEWS[name].label} | of {self.target_words()} = {self.explanation().score:.4g}")
         else:
             self.say(VIEWS[name].label)
 
@@ -85,7 +97,7 @@ class Explaining:
         else:
             node_id, channel, _, _ = self.selection
             self.update(target=f"{self.trace.nodes[node_id].name}:{channel}")
-        self.say(f"target: {self.target().describe()}")
+        self.say(f"target: {self.target_words()}")
 
     def target_prediction(self) -> None:
         """Shift-U: back to explaining the predicted class."""
