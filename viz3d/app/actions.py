@@ -45,7 +45,14 @@ class KeyActions:
             "screenshot_2x": lambda: self.screenshot(2),
             "save_camera": lambda: s.save_camera(self.output_dir / CAMERA_FILE),
             "fly_to_cursor": lambda: self.nav.fly_to_hit(self.pick(self.nav.mouse)),
+            "toggle_block_at_cursor": self.toggle_block_at_cursor,
+            "close_block_at_cursor": lambda: self.toggle_block_at_cursor(close=True),
         }
+
+    def toggle_block_at_cursor(self, close: bool = False) -> None:
+        """O: open (or close) the block under the cursor, else the selected layer's; Shift-O: close its block."""
+        hit = self.pick(self.nav.mouse)
+        self.session.toggle_block(hit.node_id if hit is not None else None, close=close)
 
     def _show_working(self) -> None:
         """Put a frame on screen now (the front end's own way); by default nothing."""

@@ -5,6 +5,8 @@ torch only: nothing here imports GL, vispy, glfw or cupy.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import torch
 from torch import nn
 
@@ -16,6 +18,7 @@ from viz3d.capture.common import (
     make_node,
     signal_layouts,
 )
+from viz3d.capture.folding import Folding
 from viz3d.capture.fx_capture import capture_fx
 from viz3d.capture.guard import check_real_tensors, model_untouched
 from viz3d.capture.hook_capture import capture_hooks
@@ -35,6 +38,7 @@ def capture(
     progress: ProgressCallback | None = None,
     train: bool = False,
     memory_limit: int | None = None,
+    open_blocks: Iterable[str] = (),
 ) -> Trace:
     """Run ``model`` on ``x`` and record every unit's output and the edges between them.
 
@@ -64,6 +68,9 @@ def capture(
     memory_limit
         Bytes the capture may take (default: most of the memory free when it
         starts); past it, capture stops with a one-line error.
+    open_blocks
+        Dotted names of folded modules shown opened (their own modules as
+        units), their neighbours staying folded at ``group_depth``.
 
     Returns
     -------
@@ -79,8 +86,9 @@ def capture(
     ['input', '0', '1']
     """
     batch_size = checked_call(model, x, batch_index, group_depth)
+    folding = Folding.of(group_depth, open_blocks)
     with model_untouched(model, train):
-        raw, pairs, used, notes = run_checked(model, x, group_depth, method, memory_watch(x, progress, memory_limit))
+        raw, pairs, used, notes = run_checked(model, x, folding, method, memory_watch(x, progress, memory_limit))
     return build_trace(raw, pairs, used, notes, batch_index, batch_size, group_depth)
 
 
@@ -107,7 +115,7 @@ def checked_call(
 def run_checked(
     model: nn.Module,
     x: torch.Tensor | tuple[torch.Tensor, ...],
-    group_depth: int | None,
+    group_depth: Folding | int | None,
     method: CaptureMethod | None,
     progress: ProgressCallback | None,
     grad: bool = False,
@@ -154,7 +162,7 @@ def build_trace(
 def _run(
     model: nn.Module,
     x: torch.Tensor | tuple[torch.Tensor, ...],
-    group_depth: int | None,
+    group_depth: Folding | int | None,
     method: CaptureMethod | None,
     progress: ProgressCallback | None,
     grad: bool = False,

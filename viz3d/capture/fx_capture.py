@@ -25,21 +25,21 @@ from viz3d.capture.common import (
     param_count,
     reads_shown_output,
 )
+from viz3d.capture.folding import Folding
 from viz3d.capture.slicing import MULTI_SLICE_FUNCTIONS, SLICE_FUNCTIONS, describe, item_specs, slice_spec
 from viz3d.capture.spatial import UNKNOWN, SpatialOp, spec_for_function, spec_for_module
 from viz3d.errors import Viz3dError
 
 
 class _GranularityTracer(fx.Tracer):
-    """Treats modules at ``group_depth`` (dotted-name depth) as leaves."""
+    """Treats folded modules (at ``group_depth``, unless opened) as leaves."""
 
-    def __init__(self, group_depth: int | None) -> None:
+    def __init__(self, group_depth: Folding | int | None) -> None:
         super().__init__()
-        self.group_depth = group_depth
+        self.folding = Folding.of(group_depth)
 
     def is_leaf_module(self, m: nn.Module, module_qualified_name: str) -> bool:
-        depth = module_qualified_name.count(".") + 1 if module_qualified_name else 0
-        if self.group_depth is not None and depth >= self.group_depth:
+        if self.folding.folds(module_qualified_name):
             return True
         if super().is_leaf_module(m, module_qualified_name):
             return True
@@ -47,7 +47,7 @@ class _GranularityTracer(fx.Tracer):
         return not any(True for _ in m.children())
 
 
-def trace_graph(model: nn.Module, group_depth: int | None) -> fx.GraphModule:
+def trace_graph(model: nn.Module, group_depth: Folding | int | None) -> fx.GraphModule:
     """Symbolically trace ``model``; raises whatever fx raises on failure."""
     tracer = _GranularityTracer(group_depth)
     graph = tracer.trace(model)
@@ -121,7 +121,7 @@ class _Recorder(fx.Interpreter):
 def capture_fx(
     model: nn.Module,
     x: Any,
-    group_depth: int | None,
+    group_depth: Folding | int | None,
     progress: ProgressCallback | None = None,
     grad: bool = False,
 ) -> tuple[list[RawNode], list[tuple[int, int]]]:

@@ -12,6 +12,7 @@ nothing.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 import torch
@@ -20,6 +21,7 @@ from torch import nn
 from viz3d.capture import build_trace, checked_call, run_checked
 from viz3d.capture.budget import memory_watch
 from viz3d.capture.common import ProgressCallback, RawNode, flatten_tensors, sample_display, signal_layouts
+from viz3d.capture.folding import Folding
 from viz3d.capture.guard import model_untouched
 from viz3d.capture.trace import CaptureMethod, Trace
 from viz3d.errors import Viz3dError
@@ -81,6 +83,7 @@ def explain(
     method: CaptureMethod | None = None,
     progress: ProgressCallback | None = None,
     memory_limit: int | None = None,
+    open_blocks: Iterable[str] = (),
 ) -> Explanation:
     """Capture ``model`` on ``x`` and the gradient of ``target`` with respect to every unit's output.
 
@@ -103,7 +106,8 @@ def explain(
     given = leaves if isinstance(x, tuple) else leaves[0]
     with model_untouched(model):
         watch = memory_watch(given, progress, memory_limit)
-        raw, pairs, used, notes = run_checked(model, given, group_depth, method, watch, grad=True)
+        folding = Folding.of(group_depth, open_blocks)
+        raw, pairs, used, notes = run_checked(model, given, folding, method, watch, grad=True)
         signals = signal_layouts(raw)
         score, resolved = _target_score(raw, signals, target, batch_index, batch_size)
         wanted = [(i, t) for i, t in _first_tensors(raw) if t.requires_grad]

@@ -27,6 +27,7 @@ from viz3d.capture.common import (
     param_count,
     reads_shown_output,
 )
+from viz3d.capture.folding import Folding
 from viz3d.capture.slicing import MULTI_SLICE_FUNCTIONS, SLICE_FUNCTIONS, describe, item_specs, slice_spec
 from viz3d.capture.spatial import UNKNOWN, SpatialOp, spec_for_function, spec_for_module
 from viz3d.errors import Viz3dError
@@ -35,13 +36,14 @@ from viz3d.errors import Viz3dError
 _IGNORED_FUNCTIONS = {"__get__", "size", "dim", "numel", "detach", "clone", "contiguous", "to"}
 
 
-def unit_modules(model: nn.Module, group_depth: int | None) -> dict[nn.Module, str]:
-    """The modules shown as one unit each: leaves, or modules at ``group_depth``."""
+def unit_modules(model: nn.Module, group_depth: Folding | int | None) -> dict[nn.Module, str]:
+    """The modules shown as one unit each: leaves, or folded modules (at ``group_depth``, unless opened)."""
     units: dict[nn.Module, str] = {}
+    folding = Folding.of(group_depth)
 
     def visit(module: nn.Module, prefix: str, depth: int) -> None:
         children = list(module.named_children())
-        if prefix and (not children or (group_depth is not None and depth >= group_depth)):
+        if prefix and (not children or folding.folds(prefix)):
             units.setdefault(module, prefix)
             return
         for name, child in children:
@@ -206,7 +208,7 @@ class _HookRecorder(TorchFunctionMode):
 def capture_hooks(
     model: nn.Module,
     x: Any,
-    group_depth: int | None,
+    group_depth: Folding | int | None,
     progress: ProgressCallback | None = None,
     grad: bool = False,
 ) -> tuple[list[RawNode], list[tuple[int, int]]]:

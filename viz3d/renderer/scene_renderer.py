@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from viz3d.capture.trace import Trace
+from viz3d.capture.trace import Node, Trace
 from viz3d.errors import Viz3dError
 from viz3d.layout import Layout
 from viz3d.layout.connections import ConnectionSet
@@ -227,6 +227,9 @@ class SceneRenderer:
                 detail = "x".join(str(int(s)) for s in node.display.shape)
                 if node.kind == "slice":
                     detail = f"{node.op} {detail}"  # which part of its source: split[:, 3:] 5x8x8
+                layers = folded_layers(node)
+                if layers:
+                    detail = f"{node.op} ({layers} layers, O opens)  {detail}"  # a folded block
             out.append(f"{node.name}  {detail}".strip())
         return out
 
@@ -325,3 +328,10 @@ class SceneRenderer:
 def activation_bytes(trace: Trace) -> int:
     """Bytes of the shown activations in float32."""
     return sum(int(n.display.numel()) * 4 for n in trace.nodes if n.display is not None)
+
+
+def folded_layers(node: Node) -> int:
+    """How many leaf modules a folded block holds (0: the node is one layer)."""
+    if node.module is None or not any(True for _ in node.module.children()):
+        return 0
+    return sum(1 for m in node.module.modules() if not any(True for _ in m.children()))

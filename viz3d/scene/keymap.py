@@ -67,6 +67,13 @@ KEYMAP: tuple[KeyBinding, ...] = (
     KeyBinding(("L",), "toggle_labels", "show or hide layer labels"),
     KeyBinding(("B",), "toggle_stats", "histograms under each slab, flagged channels outlined"),
     KeyBinding(("M",), "toggle_minimap", "show or hide the minimap (click a node to fly there)"),
+    KeyBinding(
+        ("O",),
+        "toggle_block_at_cursor",
+        "open the folded block under the cursor in place (Shift, or on a layer of an opened block: close it)",
+        shift_action="close_block_at_cursor",
+        slow=True,
+    ),
     KeyBinding(("G",), "toggle_folding", "fold modules into blocks (group depth) and back", slow=True),
     KeyBinding(("P",), "screenshot", "save a screenshot PNG (Shift: twice the size)", shift_action="screenshot_2x"),
     KeyBinding(("I",), "next_input", "next input (re-capture, view kept)", slow=True),

@@ -37,12 +37,12 @@ class Explaining:
     selected_class: Callable[[], int | None]
 
     def _init_explaining(self) -> None:
-        self._explanation: tuple[Trace, Target, int | None, Explanation] | None = None
+        self._explanation: tuple[Trace, Target, tuple[int | None, frozenset[str]], Explanation] | None = None
 
     def explanation(self) -> Explanation:
         """The gradients of the target for the shown input (computed once per input, folding and target)."""
         target = self.target()
-        key = (self.captured, target, self.options.group_depth)
+        key = (self.captured, target, (self.options.group_depth, self.options.open_blocks))
         if self._explanation is not None and self._explanation[:3] == key:
             return self._explanation[3]
         if self.model is None or not self.inputs:
@@ -55,8 +55,9 @@ class Explaining:
             target,
             batch_index=self.captured.batch_index,
             group_depth=self.options.group_depth,
+            open_blocks=self.options.open_blocks,
         )
-        self._explanation = (self.captured, target, self.options.group_depth, result)
+        self._explanation = (*key, result)
         return result
 
     def target(self) -> Target:

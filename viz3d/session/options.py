@@ -48,6 +48,11 @@ class ViewOptions:
         Capture granularity: ``None`` for leaf modules, ``k`` folds below dotted depth ``k``.
     fold_depth
         The depth G folds to from leaf modules.
+    open_blocks
+        Folded blocks shown opened (dotted module names), their neighbours folded.
+    max_slabs
+        A network of more units opens folded at the deepest depth where it fits
+        (when ``group_depth`` is not given); None never folds by itself.
     shared_filter_range
         Weights view: one range for a layer's colour filters instead of one per filter.
     texture_format
@@ -82,6 +87,8 @@ class ViewOptions:
     labels: bool = True
     group_depth: int | None = None
     fold_depth: int = 1
+    open_blocks: frozenset[str] = field(default_factory=frozenset)
+    max_slabs: int | None = 60
     shared_filter_range: bool = False
     texture_format: TextureFormat = "r32f"
     upload: UploadPath | None = None
@@ -101,6 +108,9 @@ class ViewOptions:
         from viz3d.session.views import VIEWS
 
         object.__setattr__(self, "connections", frozenset(self.connections))
+        object.__setattr__(self, "open_blocks", frozenset(self.open_blocks))
+        if self.max_slabs is not None and (not isinstance(self.max_slabs, int) or self.max_slabs < 1):
+            raise Viz3dError(f"max_slabs must be 1 or more (None: never fold by itself), got {self.max_slabs!r}")
         _choice("show", self.show, tuple(VIEWS))
         _choice("colormap", self.colormap, COLORMAPS)
         _choice("normalization", self.normalization, NORMALIZATIONS)

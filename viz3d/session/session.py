@@ -30,9 +30,8 @@ from viz3d.layout.charts import HealthOverlay, health_overlay
 from viz3d.layout.connections import ConnectionSet
 from viz3d.preprocess import Preprocess
 from viz3d.scene.camera import OrbitCamera, camera_for
-from viz3d.scene.colormaps import COLORMAPS
-from viz3d.scene.normalization import NORMALIZATIONS
 from viz3d.session.answer import Answer, Labels
+from viz3d.session.blocks import Blocks, fitted_capture
 from viz3d.session.connection_kinds import CONNECTION_KINDS, ConnectionContext, Unit
 from viz3d.session.events import SessionEvents
 from viz3d.session.explaining import Explaining
@@ -40,6 +39,7 @@ from viz3d.session.navigation import checked_size
 from viz3d.session.options import ViewOptions
 from viz3d.session.pins import Pins
 from viz3d.session.search import Search
+from viz3d.session.toggles import Toggles
 from viz3d.session.touring import Touring
 from viz3d.session.unit_links import parse_unit, unit_outline
 from viz3d.session.views import VIEWS, ViewSource
@@ -55,7 +55,7 @@ def _structure(trace: Trace) -> list[tuple[Any, ...]]:
     ]
 
 
-class Session(Touring, Answer, Explaining, Search, Pins):
+class Session(Touring, Answer, Explaining, Blocks, Toggles, Search, Pins):
     """One network being looked at, and everything the user chose about how.
 
     Parameters
@@ -135,9 +135,12 @@ class Session(Touring, Answer, Explaining, Search, Pins):
         batch: list[Input] = list(inputs) if isinstance(inputs, list) else [inputs]  # type: ignore[list-item]
         if not batch:
             raise Viz3dError("an input tensor is needed to capture activations: pass at least one")
-        options = options or ViewOptions()
-        trace = capture(model, batch[0], group_depth=options.group_depth, batch_index=batch_index, progress=progress)
-        return cls(trace, model=model, inputs=batch, options=options, **kwargs)
+        trace, options = fitted_capture(model, batch[0], options or ViewOptions(), batch_index, progress)
+        session = cls(trace, model=model, inputs=batch, options=options, **kwargs)
+        folded = [note for note in trace.notes if "folded to" in note]
+        if folded:
+            session.say(folded[0])
+        return session
 
     # --- settings -------------------------------------------------------------
     def update(self, **changes: Any) -> None:
@@ -145,8 +148,8 @@ class Session(Touring, Answer, Explaining, Search, Pins):
         new = self.options.with_(**changes)
         old, self.options = self.options, new
         diff = {name for name in changes if getattr(old, name) != getattr(new, name)}
-        rebuilt = bool(diff & {"group_depth", "show", "shared_filter_range", "input_rgb", "target"})
-        if "group_depth" in diff:
+        rebuilt = bool(diff & {"group_depth", "open_blocks", "show", "shared_filter_range", "input_rgb", "target"})
+        if diff & {"group_depth", "open_blocks"}:
             if self.model is None or not self.inputs:
                 self.options = old
                 raise Viz3dError("folding needs the model and its inputs: open the session with Session.from_model")
@@ -234,10 +237,16 @@ class Session(Touring, Answer, Explaining, Search, Pins):
     def _recapture(self, keep_view: bool) -> None:
         assert self.model is not None
         x = self.inputs[self.input_index]
-        self.captured = capture(
-            self.model, x, group_depth=self.options.group_depth, batch_index=self.captured.batch_index
-        )
+        self.captured = self.capture_input(x)
         self._show(keep_view)
+
+    def capture_input(self, x: Input) -> Trace:
+        """Capture one input of the session's model, folded and opened as the options say."""
+        assert self.model is not None
+        o = self.options
+        return capture(
+            self.model, x, group_depth=o.group_depth, open_blocks=o.open_blocks, batch_index=self.captured.batch_index
+        )
 
     def flow(self) -> dict[int, float]:
         """Mean |activation| per shown node (connection widths), once per set of values."""
@@ -328,56 +337,13 @@ class Session(Touring, Answer, Explaining, Search, Pins):
         self.update(show="activations" if self.options.show == name else name)
         self.say(VIEWS[self.options.show].label)
 
-    def cycle_colormap(self) -> None:
-        i = COLORMAPS.index(self.options.colormap)
-        self.update(colormap=COLORMAPS[(i + 1) % len(COLORMAPS)])
-
-    def cycle_normalization(self) -> None:
-        """Next normalization; in the weights view, per-filter ↔ shared ranges of colour filters."""
-        if not VIEWS[self.options.show].uses_input:
-            self.update(shared_filter_range=not self.options.shared_filter_range)
-            shared = self.options.shared_filter_range
-            self.say("colour filters: " + ("one range for the layer" if shared else "one range per filter"))
-            return
-        i = NORMALIZATIONS.index(self.options.normalization)
-        self.update(normalization=NORMALIZATIONS[(i + 1) % len(NORMALIZATIONS)])
-
-    def toggle_layout_mode(self) -> None:
-        """Tile ↔ volume mode; the camera frames the new arrangement."""
-        self.update(layout_mode="volume" if self.options.layout_mode == "tile" else "tile")
-        self.say(f"{self.options.layout_mode} mode")
-        self.fly_to(self.home_camera())
-
-    def toggle_labels(self) -> None:
-        self.update(labels=not self.options.labels)
-
-    def toggle_stats(self) -> None:
-        self.update(stats=not self.options.stats)
-        if self.options.stats:
-            flagged = self.flagged_layers()
-            self.say(f"statistics: {len(flagged)} layers flagged" + (f" ({', '.join(flagged[:4])})" if flagged else ""))
-
-    def toggle_minimap(self) -> None:
-        self.update(minimap=not self.options.minimap)
-
-    def toggle_help(self) -> None:
-        self.update(help=not self.options.help)
-
-    def toggle_hud(self) -> None:
-        self.update(hud=not self.options.hud)
-
-    def toggle_presenter(self) -> None:
-        """Presenter mode: no HUD, minimap or help, large text; Q asks before quitting."""
-        self.update(present=not self.options.present)
-        self.say("presenter mode (F5: back)" if self.options.present else "presenter mode off")
-
     def toggle_folding(self) -> None:
         """Fold modules into blocks (``fold_depth``) and back to leaf modules."""
         if self.model is None or not self.inputs:
             self.say("block folding needs the model: open the viewer with viz3d.show(model, x)")
             return
         depth = None if self.options.group_depth else self.options.fold_depth
-        self.update(group_depth=depth)
+        self.update(group_depth=depth, open_blocks=frozenset())
         self.say("blocks folded" if depth else "leaf modules")
 
     def next_input(self) -> None:
@@ -387,9 +353,8 @@ class Session(Touring, Answer, Explaining, Search, Pins):
             return
         index = (self.input_index + 1) % len(self.inputs)
         where = f"input {index + 1}/{len(self.inputs)}"
-        group_depth, batch_index = self.options.group_depth, self.captured.batch_index
         # Capture first: if it fails, the session still shows (and points at) the input it had.
-        self.captured = capture(self.model, self.inputs[index], group_depth=group_depth, batch_index=batch_index)
+        self.captured = self.capture_input(self.inputs[index])
         self.input_index = index
         if not VIEWS[self.options.show].uses_input:
             self.say(f"{where} (shown in the activations view; weights do not change)")
