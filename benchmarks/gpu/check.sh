@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole GPU check, in one short run on a lent NVIDIA machine. Its time limits add up to 280 s (setup 30,
-# preflight 15, nvidia-smi 10, versions 10, tests 100, benchmark 60, draw overhead 25, render 30; each step
+# preflight 15, nvidia-smi 10, versions 10, tests 85, benchmark 55, live training 30, draw overhead 20,
+# render 25; each step
 # gets 3 s more to die after its limit), well inside the 600 s of one device call, so a second run fits too.
 #   1. setup: the carried GL loader .debs (.gl/*.deb) over / as the device README says; fontconfig and its
 #      own libraries (.gl/side/*.deb) into a side folder registered with ldconfig, keeping only what the
@@ -9,13 +10,15 @@
 #      needs libGLX and X11); when it fails nothing else runs;
 #   3. the versions (torch, cupy, cuda-bindings, driver, vispy, PyOpenGL), the GPU, the EGL vendor file
 #      (falling back to glvnd's standard place) and the EGL/OpenGL libraries the loader sees;
-#   4. the CUDA and GL tests (per-test limit with pytest-timeout), the upload/frame benchmark, the
+#   4. the CUDA and GL tests (per-test limit with pytest-timeout), the upload/frame benchmark, ResNet-50
+#      training on CUDA with and without viz3d.watch(every=10) (hidden window, CUDA upload), the
 #      draw-overhead benchmark and `viz3d render --device cuda` with the CUDA path forced.
 # Under $OUT (7 files; the device tool returns at most 8):
 #   status.txt  the report: line 1 the preflight, then versions, GPU, EGL vendor file, loader libraries,
 #               one line per step with its exit status and time (124: its time limit), and last the
 #               status line: every step's exit status and the total time
-#   setup.log, pytest.log, bench.log + report.json (the benchmark's figures), draw.log (draw overhead and
+#   setup.log, pytest.log, bench.log + report.json (the benchmark's figures; bench.log also has the live
+#   training figures), draw.log (draw overhead and
 #   the render's output), render.png
 # The exit status is 0 only when every step passed.
 # Prepare the carried files first, here: bash benchmarks/gpu/prepare.sh
@@ -172,16 +175,19 @@ if "$PY" -c "import pytest_timeout" 2>/dev/null; then
 else
   say "tests: pytest-timeout is missing: no per-test limit, only the step's"
 fi
-step tests 100 "$OUT/pytest.log" "$PY" -m pytest -q -p no:cacheprovider "${per_test[@]}" -m "cuda or gl" \
-  tests/test_cuda_upload.py tests/test_render_pixels.py tests/test_upload_paths.py
-step bench 60 "$OUT/bench.log" "$PY" benchmarks/gpu/bench_gpu.py --json "$OUT/report.json" ${DRY_RUN:+--allow-cpu}
+step tests 85 "$OUT/pytest.log" "$PY" -m pytest -q -p no:cacheprovider "${per_test[@]}" -m "cuda or gl" \
+  tests/test_cuda_upload.py tests/test_render_pixels.py tests/test_upload_paths.py \
+  tests/test_explain.py::test_gradients_on_cuda_equal_the_cpu_ones
+step bench 55 "$OUT/bench.log" "$PY" benchmarks/gpu/bench_gpu.py --json "$OUT/report.json" ${DRY_RUN:+--allow-cpu}
+# Live training: ResNet-50 steps on CUDA with and without watch(every=10) through the CUDA upload path.
+step watch 30 "$OUT/bench.log" "$PY" benchmarks/gpu/bench_watch_gpu.py --rounds 2 ${DRY_RUN:+--allow-cpu}
 # Per-frame CPU cost of the slab faces on this driver (raw-GL pass vs gloo, same run).
-step draw 25 "$OUT/draw.log" "$PY" benchmarks/bench_draw_overhead.py
+step draw 20 "$OUT/draw.log" "$PY" benchmarks/bench_draw_overhead.py
 # End to end, headless, the CUDA path forced (a failure shows instead of falling back): a PNG to look at.
 if [ -z "$DRY_RUN" ]; then
   render=(env VIZ3D_UPLOAD=cuda "$PY" -m viz3d render --device cuda)
 else
   render=("$PY" -m viz3d render --device cpu)
 fi
-step render 30 "$OUT/draw.log" "${render[@]}" --size 1280x720 --ssaa 1 --out "$OUT/render.png"
+step render 25 "$OUT/draw.log" "${render[@]}" --size 1280x720 --ssaa 1 --out "$OUT/render.png"
 finish
