@@ -38,8 +38,8 @@ from viz3d.session.events import SessionEvents
 from viz3d.session.navigation import checked_size
 from viz3d.session.options import ViewOptions
 from viz3d.session.pins import Pins
+from viz3d.session.scrubbing import Scrubbing
 from viz3d.session.search import Search
-from viz3d.session.touring import Touring
 from viz3d.session.unit_links import parse_unit, unit_outline
 from viz3d.session.views import VIEWS
 
@@ -54,7 +54,7 @@ def _structure(trace: Trace) -> list[tuple[Any, ...]]:
     ]
 
 
-class Session(Touring, Answer, Search, Pins):
+class Session(Scrubbing, Answer, Search, Pins):
     """One network being looked at, and everything the user chose about how.
 
     Parameters
@@ -108,6 +108,7 @@ class Session(Touring, Answer, Search, Pins):
         self.camera = camera_for(self.layout, camera, self.size)
         self._init_navigation()
         self._init_touring()
+        self._init_scrubbing()
         self._init_search()
         self._init_pins()
         self.selection: Unit | None = None
