@@ -72,12 +72,13 @@ def training(model: nn.Module, optimizer: torch.optim.Optimizer, watcher: Any, s
 
     from viz3d.models.shapes import make_dataset
 
-    with Console(stderr=True).status(f"drawing {POOL_IMAGES} shape images...", spinner="dots"):
-        images, labels = (torch.from_numpy(a) for a in make_dataset(POOL_IMAGES, seed=seed + 1))
+    pool = min(POOL_IMAGES, steps * BATCH)  # a short run draws no more images than it uses
+    with Console(stderr=True).status(f"drawing {pool} shape images...", spinner="dots"):
+        images, labels = (torch.from_numpy(a) for a in make_dataset(pool, seed=seed + 1))
     generator = torch.Generator().manual_seed(seed)
     loss_fn = nn.CrossEntropyLoss()
     for _ in range(steps):
-        idx = torch.randint(0, POOL_IMAGES, (BATCH,), generator=generator)
+        idx = torch.randint(0, pool, (BATCH,), generator=generator)
         x, y = images[idx], labels[idx]
         if torch.rand((), generator=generator) < 0.5:
             x = x.flip(3)  # the classes are mirror-symmetric

@@ -60,8 +60,12 @@ def _filled(node: Node, display: torch.Tensor) -> Node:
             "replay the run with the model it was trained with (--model)"
         )
     tensor = None
-    if node.tensor is not None and node.tensor.dim() > 0 and display.numel() == node.tensor[0].numel():
-        tensor = display.reshape(node.tensor.shape[1:]).unsqueeze(0)  # one sample: batch index 0
+    if node.tensor is not None and node.tensor.dim() > 0:
+        sample = node.tensor[0]
+        if display.numel() == sample.numel():
+            tensor = display.reshape(sample.shape).unsqueeze(0)  # one sample: batch index 0
+        elif sample.dim() == 1 and display.numel() > sample.numel():
+            tensor = display.reshape(-1)[: sample.numel()].unsqueeze(0)  # a vector's cell grid, zero padded
     return replace(node, display=display, tensor=tensor)
 
 
