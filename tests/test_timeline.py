@@ -1,4 +1,4 @@
-"""The training timeline: scrubbing snapshots in a session, the loss sparkline's pixels, the slider, replay, train-demo."""
+"""The training timeline: scrubbing in a session, the sparkline's pixels, the slider, replay and train-demo."""
 
 from __future__ import annotations
 
@@ -188,7 +188,7 @@ def test_replay_renders_and_records_the_run(tmp_path: Path, gl: Any) -> None:
 def test_replay_refuses_bad_folders_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["replay", str(tmp_path / "missing")]) == 2
     assert main(["replay", str(tmp_path)]) == 2
-    _, watcher = watched_run(steps=2, run_dir=tmp_path / "run")
+    watched_run(steps=2, run_dir=tmp_path / "run")
     assert main(["replay", str(tmp_path / "run"), "--model", "default", "--render", str(tmp_path / "x.png")]) == 2
     lines = capsys.readouterr().err.strip().splitlines()
     assert "does not exist" in lines[0] and "not a viz3d run folder" in lines[1]
