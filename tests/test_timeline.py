@@ -206,3 +206,39 @@ def test_train_demo_records_the_training_headless(tmp_path: Path, gl: Any) -> No
     frames = [np.frombuffer(f, np.uint8).reshape(180, 320, 3).astype(int) for f in reader]
     assert meta["size"] == (320, 180) and len(frames) == 3  # snapshots at steps 0, 2 and 4
     assert np.abs(frames[0] - frames[-1]).mean() > 0.5  # the filters (and the loss curve) changed
+
+
+@pytest.mark.gl
+def test_keys_and_the_slider_scrub_a_live_watch_window(gl: Any) -> None:
+    from vispy.util import keys
+
+    from viz3d.app.timeline_panel import SLIDER_PAD, slider_rect
+
+    torch.manual_seed(0)
+    model = small_net()
+    opt = torch.optim.SGD(model.parameters(), lr=0.5)
+    with viz3d.watch(model, torch.rand(1, 3, 12, 12), every=1, backend="egl", size=(640, 400)) as w:
+        window, session = w.window, w.session
+        window.canvas.events.ignore_callback_errors = False
+        for _ in range(3):
+            opt.zero_grad()
+            model(torch.rand(4, 3, 12, 12)).square().mean().backward()
+            opt.step()
+            w.step(loss=1.0)
+        assert session.timeline_index == 3  # followed the newest
+        window.canvas.events.key_press(key=keys.Key(","), modifiers=(keys.SHIFT,), text="<")
+        assert session.timeline_index == 0
+        window.canvas.events.key_press(key=keys.Key("."), modifiers=(), text=".")
+        assert session.timeline_index == 1
+        window.draw_now()
+        assert {"slider", "sparkline"} <= set(window.hud.names())
+        x, y, width, _ = slider_rect(session, window.size)  # type: ignore[misc]
+        camera = session.camera.copy()
+        window.canvas.events.mouse_press(pos=(x + width - SLIDER_PAD, y + 30), button=1)
+        assert session.timeline_index == 3
+        window.canvas.events.mouse_move(pos=(x + SLIDER_PAD, y + 60), button=1, modifiers=())  # a drag, off the bar
+        window.canvas.events.mouse_release(pos=(x + SLIDER_PAD, y + 60), button=1)
+        assert session.timeline_index == 0 and np.allclose(session.camera.eye, camera.eye)  # no orbit
+        opt.step()
+        w.step(loss=1.0)  # scrubbed back: the new snapshot waits on the timeline
+        assert session.timeline_index == 0 and len(session.timeline) == 5
