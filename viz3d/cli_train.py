@@ -66,22 +66,38 @@ def demo_model(seed: int) -> tuple[nn.Module, torch.optim.Optimizer]:
     return model.train(), torch.optim.AdamW(groups, lr=LEARNING_RATE)
 
 
-def training(model: nn.Module, optimizer: torch.optim.Optimizer, watcher: Any, steps: int, seed: int) -> Iterator[Any]:
-    """Train ``steps`` steps on generated shapes, ``watcher.step(loss=...)`` after each; yields each snapshot taken."""
+def shape_images(steps: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The training images and labels, drawn before the watch starts (a short run draws no more than it uses)."""
     from rich.console import Console
 
     from viz3d.models.shapes import make_dataset
 
-    pool = min(POOL_IMAGES, steps * BATCH)  # a short run draws no more images than it uses
+    pool = min(POOL_IMAGES, steps * BATCH)
     with Console(stderr=True).status(f"drawing {pool} shape images...", spinner="dots"):
-        images, labels = (torch.from_numpy(a) for a in make_dataset(pool, seed=seed + 1))
+        images, labels = make_dataset(pool, seed=seed + 1)
+    return torch.from_numpy(images), torch.from_numpy(labels)
+
+
+def training(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    watcher: Any,
+    data: tuple[torch.Tensor, torch.Tensor],
+    steps: int,
+    seed: int = 0,
+) -> Iterator[Any]:
+    """Train ``steps`` steps on ``data``, ``watcher.step(loss=...)`` after each; yields each snapshot taken."""
+    images, labels = data
     generator = torch.Generator().manual_seed(seed)
     loss_fn = nn.CrossEntropyLoss()
     for _ in range(steps):
-        idx = torch.randint(0, pool, (BATCH,), generator=generator)
+        idx = torch.randint(0, len(images), (BATCH,), generator=generator)
         x, y = images[idx], labels[idx]
         if torch.rand((), generator=generator) < 0.5:
             x = x.flip(3)  # the classes are mirror-symmetric
+        # Colours are random in this data: shuffling the channels keeps the shapes and takes from conv1 the
+        # easy way out (a detector per colour), so its filters turn into colour-independent edges sooner.
+        x = x[:, torch.randperm(3, generator=generator)]
         optimizer.zero_grad()
         loss = loss_fn(model(x), y)
         loss.backward()
@@ -134,7 +150,8 @@ def _record(args: argparse.Namespace, model: nn.Module, optimizer: torch.optim.O
     frames_total = args.steps // args.every + 1 + (args.steps % args.every > 0)
     fmt = check_record_output(args.record, args.size, frames_total)
     options = view_options_from_args(args)
-    t0 = time.perf_counter()
+    data = shape_images(args.steps, args.seed)
+    t0 = time.perf_counter()  # the training (with its snapshots and frames), not the drawing of the images
     watcher = watch(model, _probe(), every=args.every, window=False, run_dir=args.run_dir, keep=1, options=options)
     session = _latest_session(watcher, model, options, args)
     columns = (TextColumn("training"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
@@ -147,7 +164,7 @@ def _record(args: argparse.Namespace, model: nn.Module, optimizer: torch.optim.O
 
         def frames() -> Iterator[np.ndarray]:
             yield view.frame(panels=panels)
-            for snapshot in training(model, optimizer, watcher, args.steps, args.seed):
+            for snapshot in training(model, optimizer, watcher, data, args.steps, args.seed):
                 bar.update(task, completed=watcher.steps)
                 session.add_snapshot(snapshot, watcher.history, keep=1)
                 yield view.frame(panels=panels)
@@ -173,9 +190,10 @@ def _headless(args: argparse.Namespace, model: nn.Module, optimizer: torch.optim
 
     check_output_path(args.out, IMAGE_FORMATS)
     options = view_options_from_args(args)
-    t0 = time.perf_counter()
+    data = shape_images(args.steps, args.seed)
+    t0 = time.perf_counter()  # the training (with its snapshots and frames), not the drawing of the images
     watcher = watch(model, _probe(), every=args.every, window=False, run_dir=args.run_dir, keep=1, options=options)
-    for _ in training(model, optimizer, watcher, args.steps, args.seed):
+    for _ in training(model, optimizer, watcher, data, args.steps, args.seed):
         pass
     watcher.close()
     _report(watcher, t0, args.steps)
@@ -202,12 +220,13 @@ def cmd_train_demo(args: argparse.Namespace) -> int:
     from viz3d.training import watch
 
     options = view_options_from_args(args)
-    t0 = time.perf_counter()
+    data = shape_images(args.steps, args.seed)
+    t0 = time.perf_counter()  # the training (with its snapshots and frames), not the drawing of the images
     watcher = watch(model, _probe(), every=args.every, run_dir=args.run_dir, options=options, size=args.size)
     assert watcher.session is not None and watcher.window is not None
     _focus(watcher.session, args)
     _say(", . step through the snapshots, Shift: first/newest, Y plays the timeline, W: weights/activations")
-    for _ in training(model, optimizer, watcher, args.steps, args.seed):
+    for _ in training(model, optimizer, watcher, data, args.steps, args.seed):
         if watcher.window.closed:
             break
     window = watcher.window
