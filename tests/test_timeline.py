@@ -113,6 +113,9 @@ def test_timeline_keys_are_free_and_dispatch_to_the_session() -> None:
     assert keymap.binding_for(",", "orbit", True, table)[1] == "first_snapshot"  # type: ignore[index]
     assert keymap.binding_for(".", "fly", False, table)[1] == "next_snapshot"  # type: ignore[index]
     assert keymap.binding_for("Y", "orbit", False, table)[1] == "toggle_timeline_playback"  # type: ignore[index]
+    from viz3d.notebook.keys import vispy_key
+
+    assert [vispy_key(k) for k in (",", "<", ".", ">", "y")] == [",", ",", ".", ".", "Y"]  # a browser's Shift-comma: <
 
 
 def test_slider_maps_the_pointer_to_snapshots() -> None:

@@ -7,7 +7,9 @@ grad mode, so training goes on exactly as without the watch). Snapshots go
 into a bounded ring, optionally into a run folder, and to the view: a window
 whose events each ``step()`` pumps without waiting (the loop keeps the
 thread; a frame is drawn only when something changed), or a notebook widget
-in a Jupyter kernel.
+in a Jupyter kernel. The view keeps the snapshots as a timeline to scrub
+(:mod:`viz3d.session.scrubbing`), following the newest unless the user
+stepped back, with the metrics passed to ``step()`` as a sparkline.
 """
 
 from __future__ import annotations
