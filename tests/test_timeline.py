@@ -203,12 +203,17 @@ def test_train_demo_records_the_training_headless(tmp_path: Path, gl: Any) -> No
     import imageio_ffmpeg
 
     out = tmp_path / "train.mp4"
-    assert main(["train-demo", "--steps", "4", "--every", "2", "--record", str(out), "--size", "320x180"]) == 0
+    assert main(["train-demo", "--steps", "2", "--every", "1", "--record", str(out), "--size", "320x180"]) == 0
     reader = imageio_ffmpeg.read_frames(str(out))
     meta = next(reader)
     frames = [np.frombuffer(f, np.uint8).reshape(180, 320, 3).astype(int) for f in reader]
-    assert meta["size"] == (320, 180) and len(frames) == 3  # snapshots at steps 0, 2 and 4
+    assert meta["size"] == (320, 180) and len(frames) == 3  # snapshots at steps 0, 1 and 2
     assert np.abs(frames[0] - frames[-1]).mean() > 0.5  # the filters (and the loss curve) changed
+    # No display (or --offscreen): train, keep the run, write the end as a PNG.
+    png, run = tmp_path / "end.png", tmp_path / "run"
+    args = ["train-demo", "--steps", "1", "--offscreen", "--out", str(png), "--run-dir", str(run)]
+    assert main([*args, "--size", "160x100"]) == 0  # every 10: a snapshot at step 0, and one at the end
+    assert png.stat().st_size > 1000 and sorted(p.name for p in run.iterdir())[-1] == "step-00000001.safetensors"
 
 
 @pytest.mark.gl

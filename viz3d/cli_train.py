@@ -53,13 +53,14 @@ def _check(args: argparse.Namespace) -> None:
             raise Viz3dError(f"--{flag} must be at least 1, got {getattr(args, flag)}")
 
 
-def demo_model(seed: int) -> tuple[nn.Module, torch.optim.Optimizer]:
-    """ShapesNet from random initialisation (conv1 near zero) and its optimizer."""
+def demo_model(seed: int, device: str | torch.device = "cpu") -> tuple[nn.Module, torch.optim.Optimizer]:
+    """ShapesNet from random initialisation (conv1 near zero) on ``device``, and its optimizer."""
     from viz3d.models.default_net import ShapesNet
 
     torch.manual_seed(seed)
     model = ShapesNet()
     nn.init.normal_(model.conv1.weight, std=FIRST_LAYER_INIT_STD)
+    model.to(device)
     first = list(model.conv1.parameters())
     rest = [p for n, p in model.named_parameters() if not n.startswith("conv1.")]
     groups = [{"params": first, "weight_decay": FIRST_LAYER_DECAY}, {"params": rest, "weight_decay": 1e-4}]
@@ -88,16 +89,18 @@ def training(
 ) -> Iterator[Any]:
     """Train ``steps`` steps on ``data``, ``watcher.step(loss=...)`` after each; yields each snapshot taken."""
     images, labels = data
+    device = next(model.parameters()).device
+    images, labels = images.to(device), labels.to(device)  # once: batches are indexed on the device
     generator = torch.Generator().manual_seed(seed)
     loss_fn = nn.CrossEntropyLoss()
     for _ in range(steps):
-        idx = torch.randint(0, len(images), (BATCH,), generator=generator)
+        idx = torch.randint(0, len(images), (BATCH,), generator=generator).to(device)
         x, y = images[idx], labels[idx]
         if torch.rand((), generator=generator) < 0.5:
             x = x.flip(3)  # the classes are mirror-symmetric
         # Colours are random in this data: shuffling the channels keeps the shapes and takes from conv1 the
         # easy way out (a detector per colour), so its filters turn into colour-independent edges sooner.
-        x = x[:, torch.randperm(3, generator=generator)]
+        x = x[:, torch.randperm(3, generator=generator).to(device)]
         optimizer.zero_grad()
         loss = loss_fn(model(x), y)
         loss.backward()
@@ -107,10 +110,11 @@ def training(
             yield snapshot
 
 
-def _probe() -> torch.Tensor:
+def _probe(model: nn.Module) -> torch.Tensor:
     from viz3d.models.shapes import sample_image
 
-    return torch.from_numpy(np.ascontiguousarray(sample_image(PROBE_SAMPLE)))[None]
+    device = next(model.parameters()).device
+    return torch.from_numpy(np.ascontiguousarray(sample_image(PROBE_SAMPLE)))[None].to(device)
 
 
 def _focus(session: Any, args: argparse.Namespace) -> None:
@@ -152,7 +156,7 @@ def _record(args: argparse.Namespace, model: nn.Module, optimizer: torch.optim.O
     options = view_options_from_args(args)
     data = shape_images(args.steps, args.seed)
     t0 = time.perf_counter()  # the training (with its snapshots and frames), not the drawing of the images
-    watcher = watch(model, _probe(), every=args.every, window=False, run_dir=args.run_dir, keep=1, options=options)
+    watcher = watch(model, _probe(model), every=args.every, window=False, run_dir=args.run_dir, keep=1, options=options)
     session = _latest_session(watcher, model, options, args)
     columns = (TextColumn("training"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with (
@@ -192,7 +196,7 @@ def _headless(args: argparse.Namespace, model: nn.Module, optimizer: torch.optim
     options = view_options_from_args(args)
     data = shape_images(args.steps, args.seed)
     t0 = time.perf_counter()  # the training (with its snapshots and frames), not the drawing of the images
-    watcher = watch(model, _probe(), every=args.every, window=False, run_dir=args.run_dir, keep=1, options=options)
+    watcher = watch(model, _probe(model), every=args.every, window=False, run_dir=args.run_dir, keep=1, options=options)
     for _ in training(model, optimizer, watcher, data, args.steps, args.seed):
         pass
     watcher.close()
@@ -206,10 +210,11 @@ def _headless(args: argparse.Namespace, model: nn.Module, optimizer: torch.optim
 
 def cmd_train_demo(args: argparse.Namespace) -> int:
     """Train live in a window; ``--record`` or no display: offscreen."""
+    from viz3d.loading import resolve_device
     from viz3d.renderer.context import display_problem
 
     _check(args)
-    model, optimizer = demo_model(args.seed)
+    model, optimizer = demo_model(args.seed, resolve_device(args.device))
     if args.record:
         return _record(args, model, optimizer)
     problem = None if args.offscreen else display_problem()
@@ -222,7 +227,7 @@ def cmd_train_demo(args: argparse.Namespace) -> int:
     options = view_options_from_args(args)
     data = shape_images(args.steps, args.seed)
     t0 = time.perf_counter()  # the training (with its snapshots and frames), not the drawing of the images
-    watcher = watch(model, _probe(), every=args.every, run_dir=args.run_dir, options=options, size=args.size)
+    watcher = watch(model, _probe(model), every=args.every, run_dir=args.run_dir, options=options, size=args.size)
     assert watcher.session is not None and watcher.window is not None
     _focus(watcher.session, args)
     _say(", . step through the snapshots, Shift: first/newest, Y plays the timeline, W: weights/activations")
