@@ -27,6 +27,7 @@ LEARNING_RATE = 3e-3
 FIRST_LAYER_INIT_STD = 1e-3  # conv1 starts near zero: what its filters show later is what the data taught
 FIRST_LAYER_DECAY = 5e-2  # and decays, so noise the data does not support fades
 PROBE_SAMPLE = 2  # the sample image the activations are shown for
+KEEP_AT_MOST = 160  # snapshots the window keeps to scrub (1.8 MB each): every one of the default 1500 steps
 
 
 def add_train_parser(sub: Any) -> None:
@@ -227,7 +228,10 @@ def cmd_train_demo(args: argparse.Namespace) -> int:
     options = view_options_from_args(args)
     data = shape_images(args.steps, args.seed)
     t0 = time.perf_counter()  # the training (with its snapshots and frames), not the drawing of the images
-    watcher = watch(model, _probe(model), every=args.every, run_dir=args.run_dir, options=options, size=args.size)
+    keep = min(args.steps // args.every + 2, KEEP_AT_MOST)  # the whole run to scrub, from the noise on
+    watcher = watch(
+        model, _probe(model), every=args.every, run_dir=args.run_dir, keep=keep, options=options, size=args.size
+    )
     assert watcher.session is not None and watcher.window is not None
     _focus(watcher.session, args)
     _say(", . step through the snapshots, Shift: first/newest, Y plays the timeline, W: weights/activations")
