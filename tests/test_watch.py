@@ -126,7 +126,7 @@ def test_step_updates_the_window() -> None:
             opt.step()
         handle.remove()
         assert w.steps == 2 and seen == ["values"]
-        assert session.captured is w.ring.latest.trace
+        assert session.shown_snapshot is w.ring.latest and session.timeline_index == len(session.timeline) - 1
         assert not torch.equal(session.trace.node("0").display, before)  # the conv's new weights show
         assert "step 2" in session.current_message()
         window.draw_now()

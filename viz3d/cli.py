@@ -1,4 +1,4 @@
-"""Command line: ``viz3d demo``, ``show``, ``render``, ``record``, ``inspect`` and ``graph``.
+"""Command line: ``viz3d demo``, ``show``, ``render``, ``record``, ``inspect``, ``graph``, ``train-demo``, ``replay``.
 
 Errors from bad input are one line (``viz3d: ...``) and exit status 2.
 """
@@ -119,10 +119,14 @@ def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="viz3d", description="See a PyTorch network's activations in 3D.")
     sub = parser.add_subparsers(dest="command", required=True)
 
+    from viz3d.cli_replay import add_replay_parser
     from viz3d.cli_show import add_viewer_parsers  # its module imports this one: here, not at the top
+    from viz3d.cli_train import add_train_parser
 
     add_viewer_parsers(sub)
     add_record_parser(sub)
+    add_train_parser(sub)
+    add_replay_parser(sub)
 
     render = sub.add_parser("render", help="render a network offscreen to a PNG")
     render.add_argument("--model", default="default", help="'default', 'MODULE:FUNCTION' or 'file.py:FUNCTION'")
@@ -336,7 +340,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     warnings.formatwarning = _format_warning
     from viz3d.cli_record import cmd_record  # these modules import this one: here, not at the top
+    from viz3d.cli_replay import cmd_replay
     from viz3d.cli_show import cmd_show
+    from viz3d.cli_train import cmd_train_demo
 
     handlers = {
         "demo": cmd_show,
@@ -345,6 +351,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "record": cmd_record,
         "inspect": cmd_inspect,
         "graph": cmd_graph,
+        "train-demo": cmd_train_demo,
+        "replay": cmd_replay,
     }
     try:
         return handlers[args.command](args)

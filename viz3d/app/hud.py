@@ -1,4 +1,4 @@
-"""The viewer's 2D layer: status lines, key help, minimap, the inset of the selected map, captions.
+"""The viewer's 2D layer: status lines, key help, minimap, the selected map's inset, captions, the timeline.
 
 Panels are Pillow pictures (:mod:`viz3d.app.panels`) uploaded to an
 :class:`~viz3d.renderer.overlay.Overlay` only when their content changes. The
@@ -19,6 +19,7 @@ from viz3d.app.compare import inset_range, map_range, pinned_maps
 from viz3d.app.minimap import Minimap
 from viz3d.app.panels import help_panel, inset_panel, search_panel, text_panel
 from viz3d.app.pin_panel import pins_panel
+from viz3d.app.timeline_panel import timeline_panels
 from viz3d.layout.charts import ACTIVATION_RGB, WEIGHT_RGB
 from viz3d.renderer.captions import caption_picture, message_picture
 from viz3d.renderer.layer_textures import layer_display_range
@@ -223,6 +224,8 @@ class Hud:
         make_search = lambda: search_panel(s.search_query or "", rows, s.search_choice)  # noqa: E731
         place_search = lambda img: (max(10, (w - img.shape[1]) / 2), max(10, (h - img.shape[0]) / 3))  # noqa: E731
         self._show("search", search_key, make_search, place_search)  # a third down: clear of the HUD's lines
+        for name, key, make, place in timeline_panels(s, size, unit):  # the sparkline and the scrubber
+            self._show(name, key, make, place, unit)
 
     def rects(self, unit: float = 1.0) -> list[tuple[float, float, float, float]]:
         """Where the panels sit, in device pixels (``unit``: device pixels per logical pixel)."""

@@ -4,8 +4,9 @@ Dragging orbits (orbit mode) or looks around (fly mode), right/Shift-drag
 pans, the wheel zooms toward the cursor (fly mode: sets the speed), a click
 selects what is under the cursor (or flies to a minimap node), a Shift-click
 pins the feature map under it (or unpins it), a double
-click flies there. Held movement keys move the camera every tick. What the
-pointer is over comes from callbacks, so this module needs no GL.
+click flies there; a press on the training timeline's slider scrubs it. Held
+movement keys move the camera every tick. What the pointer is over comes from
+callbacks, so this module needs no GL.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from viz3d.app.timeline_panel import slider_index
 from viz3d.scene.picking import PickHit
 from viz3d.session.session import Session
 
@@ -67,6 +69,7 @@ class Navigator:
         self._shift = False  # Shift held at the press: a click pins instead of selecting
         self._drag_last: np.ndarray | None = None
         self._dragging = False
+        self._scrubbing = False  # a press on the timeline's slider: moves scrub, not orbit
 
     def ndc(self, pos: Sequence[float]) -> tuple[float, float]:
         """Normalized device coordinates of a position (pixels, y down)."""
@@ -75,6 +78,11 @@ class Navigator:
 
     # --- pointer ------------------------------------------------------------------
     def press(self, pos: Sequence[float], button: int, modifiers: Iterable[Any] = ()) -> None:
+        index = slider_index(self.session, self.size(), float(pos[0]), float(pos[1])) if button in (1, None) else None
+        if index is not None:  # on the training timeline's slider: scrub until the release
+            self._scrubbing = True
+            self.session.go_to_snapshot(index)
+            return
         self._press = (np.asarray(pos, float), int(button or 1))
         self._shift = "Shift" in {getattr(m, "name", str(m)) for m in modifiers or ()}
         self._drag_last = np.asarray(pos, float)
@@ -82,6 +90,9 @@ class Navigator:
 
     def release(self, pos: Sequence[float]) -> None:
         """A release without a drag is a click: fly to a minimap node, else select (Shift: pin) what is under it."""
+        if self._scrubbing:
+            self._scrubbing = False
+            return
         if self._press is not None and not self._dragging and self._press[1] == 1:
             target = self.minimap_node(float(pos[0]), float(pos[1]))
             hit = None if target is not None else self.pick(pos)
@@ -106,6 +117,11 @@ class Navigator:
         """Hover (returns True when what is under the pointer changed) or drag."""
         p = np.asarray(pos, float)
         self.mouse = (float(p[0]), float(p[1]))
+        if self._scrubbing:
+            index = slider_index(self.session, self.size(), *self.mouse, anywhere=True)
+            if index is not None and index != self.session.timeline_index:
+                self.session.go_to_snapshot(index)
+            return False
         if self._press is None or self._drag_last is None:
             hit = self.pick(self.mouse)
             changed = hit != self.hover

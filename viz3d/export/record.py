@@ -10,7 +10,7 @@ output is checked before the first frame is drawn, and written atomically
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -167,14 +167,24 @@ def record_tour(
     with OffscreenView(session, size, ssaa, pixel_scale=scale) as view:
         loaded = session.load_tour(tour)  # after the view set the aspect: ready-made tours frame for it
         fmt = check_record_output(out, view.size, frame_count(loaded, fps))
-        frames = _frames(session, view, loaded, fps, progress)
-        if fmt == "mp4":
-            atomic_write_with(out, lambda tmp: _write_mp4(frames, tmp, view.size, fps))
-        elif fmt == "gif":
-            atomic_write_bytes(out, _gif_bytes(frames, fps))
-        else:
-            folder = Path(out)
-            folder.mkdir(exist_ok=True)
-            for k, image in enumerate(frames):
-                save_png(image, folder / f"frame-{k:05d}.png")
+        write_frames(_frames(session, view, loaded, fps, progress), out, view.size, fps, fmt)
+    return Path(out)
+
+
+def write_frames(frames: Iterable[np.ndarray], out: str | Path, size: tuple[int, int], fps: float, fmt: str) -> Path:
+    """Encode ``frames`` (RGBA images of ``size``, pulled one at a time) to ``out`` in ``fmt`` (checked already).
+
+    Frames are pulled while encoding, so a generator that trains a network
+    between frames records the training as it goes.
+    """
+    frames = iter(frames)
+    if fmt == "mp4":
+        atomic_write_with(out, lambda tmp: _write_mp4(frames, tmp, size, fps))
+    elif fmt == "gif":
+        atomic_write_bytes(out, _gif_bytes(frames, fps))
+    else:
+        folder = Path(out)
+        folder.mkdir(exist_ok=True)
+        for k, image in enumerate(frames):
+            save_png(image, folder / f"frame-{k:05d}.png")
     return Path(out)

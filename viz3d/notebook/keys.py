@@ -11,6 +11,8 @@ _RENAMED = {
     "ArrowDown": "Down",
     "Esc": "Escape",
     "Ctrl": "Control",
+    "<": ",",  # Shift-comma and Shift-period: the timeline's first and newest snapshot
+    ">": ".",
 }
 
 

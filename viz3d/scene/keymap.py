@@ -95,6 +95,16 @@ KEYMAP: tuple[KeyBinding, ...] = (
     ),
     KeyBinding(("R",), "toggle_pin_ranges", "pinned maps: one shared colorbar / a colorbar each"),
     KeyBinding(("Escape",), "clear_selection", "clear the selection and pinned maps (closes help)"),
+    KeyBinding(
+        (",",),
+        "previous_snapshot",
+        "training timeline: one snapshot back (Shift: the first)",
+        shift_action="first_snapshot",
+    ),
+    KeyBinding(
+        (".",), "next_snapshot", "training timeline: one snapshot on (Shift: the newest)", shift_action="last_snapshot"
+    ),
+    KeyBinding(("Y",), "toggle_timeline_playback", "training timeline: play or pause (filters forming)"),
 )
 MOUSE_HELP: tuple[tuple[str, str], ...] = (
     ("drag", "orbit: rotate around the pivot; fly: look around"),

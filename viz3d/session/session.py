@@ -38,9 +38,9 @@ from viz3d.session.explaining import Explaining
 from viz3d.session.navigation import checked_size
 from viz3d.session.options import ViewOptions
 from viz3d.session.pins import Pins
+from viz3d.session.scrubbing import Scrubbing
 from viz3d.session.search import Search
 from viz3d.session.toggles import Toggles
-from viz3d.session.touring import Touring
 from viz3d.session.unit_links import parse_unit, unit_outline
 from viz3d.session.views import VIEWS, ViewSource
 
@@ -55,7 +55,7 @@ def _structure(trace: Trace) -> list[tuple[Any, ...]]:
     ]
 
 
-class Session(Touring, Answer, Explaining, Blocks, Toggles, Search, Pins):
+class Session(Scrubbing, Answer, Explaining, Blocks, Toggles, Search, Pins):
     """One network being looked at, and everything the user chose about how.
 
     Parameters
@@ -111,6 +111,7 @@ class Session(Touring, Answer, Explaining, Blocks, Toggles, Search, Pins):
         self.camera = camera_for(self.layout, camera, self.size)
         self._init_navigation()
         self._init_touring()
+        self._init_scrubbing()
         self._init_search()
         self._init_pins()
         self.message = ""

@@ -7,7 +7,9 @@ grad mode, so training goes on exactly as without the watch). Snapshots go
 into a bounded ring, optionally into a run folder, and to the view: a window
 whose events each ``step()`` pumps without waiting (the loop keeps the
 thread; a frame is drawn only when something changed), or a notebook widget
-in a Jupyter kernel.
+in a Jupyter kernel. The view keeps the snapshots as a timeline to scrub
+(:mod:`viz3d.session.scrubbing`), following the newest unless the user
+stepped back, with the metrics passed to ``step()`` as a sparkline.
 """
 
 from __future__ import annotations
@@ -87,6 +89,7 @@ class Watcher:
         notebook = in_notebook()
         size = size or ((960, 600) if notebook else (1280, 800))
         self.session = Session(first.trace, model=self.model, inputs=[self.probe], options=self.options, size=size)
+        self.session.add_snapshot(first, self.history, keep=self.ring.keep)
         if notebook:
             from IPython.display import display
 
@@ -113,11 +116,14 @@ class Watcher:
             window.flush()  # the notebook widget: the kernel's event loop waits while a cell trains
 
     def _show(self, snapshot: Snapshot) -> None:
+        """Put ``snapshot`` on the session's timeline: shown in place unless the user scrubbed back."""
         if self.session is None or snapshot.trace is None:
             return
-        loss = snapshot.metrics.get("loss")
-        self.session.show_trace(snapshot.trace)
-        self.session.say(f"step {snapshot.step}" + ("" if loss is None else f" · loss {loss:.4g}"))
+        session = self.session
+        following = session.timeline_index == len(session.timeline) - 1
+        session.add_snapshot(snapshot, self.history, keep=self.ring.keep)
+        if following:
+            session.say(session.snapshot_text())
 
     # --- the training loop's calls -------------------------------------------------------
     def step(self, loss: Metric | None = None, **metrics: Metric) -> Snapshot | None:
@@ -165,10 +171,11 @@ class Watcher:
         return optimizer.register_step_post_hook(after_step)
 
     # --- life cycle ----------------------------------------------------------------------
-    def close(self) -> None:
+    def close(self, keep_window: bool = False) -> None:
         """Stop watching: a last snapshot when steps ran since the previous one, the index written, the window closed.
 
-        A notebook widget stays in its cell (it still shows the last snapshot).
+        A notebook widget stays in its cell (it still shows the last snapshot); so
+        does the window with ``keep_window`` (run its loop to let the user scrub on).
         """
         if self.closed:
             return
@@ -179,7 +186,7 @@ class Watcher:
         if self.run is not None:
             self.run.write_index(self.history)
         self.closed = True
-        if self.window is not None and hasattr(self.window, "canvas") and not self.window.closed:
+        if self.window is not None and hasattr(self.window, "canvas") and not self.window.closed and not keep_window:
             self.window.canvas.close()
 
     def __enter__(self) -> Watcher:
