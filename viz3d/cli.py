@@ -1,4 +1,4 @@
-"""Command line: ``viz3d demo``, ``show``, ``render``, ``record``, ``inspect`` and ``graph``.
+"""Command line: ``viz3d demo``, ``show``, ``render``, ``record``, ``inspect``, ``graph`` and ``diff``.
 
 Errors from bad input are one line (``viz3d: ...``) and exit status 2.
 """
@@ -108,10 +108,12 @@ def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="viz3d", description="See a PyTorch network's activations in 3D.")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    from viz3d.cli_show import add_viewer_parsers  # its module imports this one: here, not at the top
+    from viz3d.cli_diff import add_diff_parser  # these modules import this one: here, not at the top
+    from viz3d.cli_show import add_viewer_parsers
 
     add_viewer_parsers(sub)
     add_record_parser(sub)
+    add_diff_parser(sub)
 
     render = sub.add_parser("render", help="render a network offscreen to a PNG")
     render.add_argument("--model", default="default", help="'default', 'MODULE:FUNCTION' or 'file.py:FUNCTION'")
@@ -313,7 +315,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _build_parser()
     args = parser.parse_args(argv)
     warnings.formatwarning = _format_warning
-    from viz3d.cli_record import cmd_record  # these modules import this one: here, not at the top
+    from viz3d.cli_diff import cmd_diff  # these modules import this one: here, not at the top
+    from viz3d.cli_record import cmd_record
     from viz3d.cli_show import cmd_show
 
     handlers = {
@@ -323,6 +326,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "record": cmd_record,
         "inspect": cmd_inspect,
         "graph": cmd_graph,
+        "diff": cmd_diff,
     }
     try:
         return handlers[args.command](args)

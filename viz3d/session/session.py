@@ -33,6 +33,7 @@ from viz3d.scene.camera import OrbitCamera, camera_for
 from viz3d.scene.colormaps import COLORMAPS
 from viz3d.scene.normalization import NORMALIZATIONS
 from viz3d.session.answer import Answer, Labels
+from viz3d.session.comparing import Comparing
 from viz3d.session.connection_kinds import CONNECTION_KINDS, ConnectionContext, Unit
 from viz3d.session.events import SessionEvents
 from viz3d.session.navigation import checked_size
@@ -54,7 +55,7 @@ def _structure(trace: Trace) -> list[tuple[Any, ...]]:
     ]
 
 
-class Session(Touring, Answer, Search, Pins):
+class Session(Touring, Answer, Search, Pins, Comparing):
     """One network being looked at, and everything the user chose about how.
 
     Parameters
@@ -102,6 +103,7 @@ class Session(Touring, Answer, Search, Pins):
         self.size = checked_size(size)
         self.captured = trace  # the activations recorded for the current input
         self._init_answer(preprocess, class_names)
+        self._init_comparing()  # before the view is applied: a difference view reads the reference
         self.trace = self._view_trace()  # what the slabs show (the view applied)
         self.shown_version = 0  # counts changes of the shown trace (caches key on it, not on id())
         self.layout = self._lay_out(self.trace)
@@ -195,7 +197,10 @@ class Session(Touring, Answer, Search, Pins):
 
     # --- what is shown ------------------------------------------------------------
     def _view_trace(self) -> Trace:
-        return self._picture(VIEWS[self.options.show].build(self.captured, self.options.shared_filter_range))
+        view = VIEWS[self.options.show]
+        if view.compare is not None:  # a difference view: the captured trace minus the reference
+            return self._picture(self.difference(view.name, self.captured))
+        return self._picture(view.build(self.captured, self.options.shared_filter_range))
 
     def _show(self, keep_view: bool) -> None:
         """Show the captured trace through the current view; in place when the structure is the same."""

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 from viz3d.capture.trace import Trace
 from viz3d.capture.weights import weights_trace
+from viz3d.errors import Viz3dError
+from viz3d.session.comparing import Reference, activation_difference, weight_difference
 
 
 @dataclass(frozen=True)
@@ -19,13 +21,16 @@ class View:
 
     ``build(captured, shared_filter_range)`` returns the trace to draw;
     ``uses_input`` says whether it changes with the input (the weights view
-    does not, so switching inputs there uploads nothing).
+    does not, so switching inputs there uploads nothing). A difference view
+    has ``compare(reference, captured)`` instead: it needs the session's
+    reference (``Session.compare_with``).
     """
 
     name: str
     label: str
     build: Callable[[Trace, bool], Trace]
     uses_input: bool = True
+    compare: Callable[[Reference, Trace], Trace] | None = None
 
 
 def _activations(trace: Trace, shared_filter_range: bool) -> Trace:
@@ -36,9 +41,26 @@ def _weights(trace: Trace, shared_filter_range: bool) -> Trace:
     return weights_trace(trace, shared_normalization=shared_filter_range)
 
 
+def _needs_reference(trace: Trace, shared_filter_range: bool) -> Trace:
+    raise Viz3dError("a difference view needs a reference: call session.compare_with(trace, snapshot or state dict)")
+
+
 VIEWS: dict[str, View] = {
     "activations": View("activations", "activations view", _activations),
     "weights": View("weights", "weights view: conv filters and weight matrices", _weights, uses_input=False),
+    "difference": View(
+        "difference",
+        "difference view: activations minus the reference's (coolwarm, one symmetric range per layer)",
+        _needs_reference,
+        compare=activation_difference,
+    ),
+    "weight-difference": View(
+        "weight-difference",
+        "weight difference view: weights minus the reference's (coolwarm, one symmetric range per layer)",
+        _needs_reference,
+        uses_input=False,
+        compare=weight_difference,
+    ),
 }
 
 
