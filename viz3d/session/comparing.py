@@ -9,13 +9,15 @@ reference's, both in coolwarm with one symmetric range per layer
 an optimizer changing the weights in place later does not change it.
 
 :func:`snapshot_difference` does the same for two snapshots of a run (two
-steps, or two ranks at one step) without a session.
+steps, or two ranks at one step) without a session; :func:`rank_difference`
+reads two ranks' snapshots of one step from a distributed run's folder.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 import torch
@@ -26,6 +28,7 @@ from viz3d.capture.trace import Trace
 from viz3d.capture.weights import weights_trace
 from viz3d.errors import Viz3dError
 from viz3d.session.options import ViewOptions
+from viz3d.session.run_folder import load_step
 from viz3d.session.timeline import Snapshot
 
 Compared = Literal["activations", "weights"]
@@ -99,6 +102,19 @@ def snapshot_difference(structure: Trace, a: Snapshot, b: Snapshot, what: Compar
     else:
         raise Viz3dError(f"unknown comparison {what!r}: use 'activations' or 'weights'")
     return difference_trace(before, after)
+
+
+def rank_difference(
+    run_dir: str | Path, structure: Trace, step: int, ranks: tuple[int, int] = (0, 1), what: Compared = "activations"
+) -> Trace:
+    """Rank ``ranks[1]``'s snapshot of ``step`` minus rank ``ranks[0]``'s, from a distributed run's folder.
+
+    Under DDP the weights' difference is zero (the replicas stay in sync) and
+    the activations' shows how the ranks' probes differ; ``structure`` as in
+    :func:`snapshot_difference`.
+    """
+    a, b = (load_step(run_dir, step, rank) for rank in ranks)
+    return snapshot_difference(structure, a, b, what)
 
 
 class Comparing:

@@ -81,11 +81,16 @@ def take_snapshot(
     step: int,
     metrics: Mapping[str, Metric] | None = None,
     group_depth: int | None = None,
+    weights: dict[str, torch.Tensor] | None = None,
 ) -> Snapshot:
-    """Capture ``probe``'s activations and copy the weights; the model is left as it was (see capture's guard)."""
+    """Capture ``probe``'s activations and copy the weights; the model is left as it was (see capture's guard).
+
+    ``weights``: the weights to keep instead of a copy of ``model``'s (gathered from shards, under FSDP).
+    """
     trace = capture(model, probe, group_depth=group_depth)
     activations = {n.name: n.display for n in trace.nodes if n.display is not None}
-    return Snapshot(step, time.time(), metric_values(metrics or {}), activations, weight_copy(model), trace)
+    kept = weight_copy(model) if weights is None else weights
+    return Snapshot(step, time.time(), metric_values(metrics or {}), activations, kept, trace)
 
 
 class SnapshotRing:

@@ -1,0 +1,82 @@
+"""A 2-process CPU run (torch.distributed.run, gloo, DDP on the default network) writes both ranks' snapshots."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+import torch.distributed as dist
+
+from viz3d.capture import capture
+from viz3d.errors import Viz3dError
+from viz3d.models.default_net import default_model
+from viz3d.session.comparing import rank_difference
+from viz3d.session.run_folder import load_run, run_ranks
+
+pytestmark = pytest.mark.skipif(
+    not (dist.is_available() and dist.is_gloo_available()), reason="torch.distributed with gloo is not available"
+)
+ROOT = Path(__file__).resolve().parents[1]
+STEPS = 2
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def ddp_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    run = tmp_path_factory.mktemp("ddp") / "run"
+    command = [sys.executable, "-m", "torch.distributed.run", "--nnodes", "1", "--nproc-per-node", "2"]
+    command += ["--master-addr", "127.0.0.1", "--master-port", str(free_port())]
+    command += [str(ROOT / "tests" / "ddp_worker.py"), str(run), str(STEPS)]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    env["OMP_NUM_THREADS"] = "1"  # two processes on a small machine
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return run, done.stdout
+
+
+def test_each_rank_writes_its_snapshots_and_index(ddp_run: tuple[Path, str]) -> None:
+    run, out = ddp_run
+    assert run_ranks(run) == [0, 1]
+    names = sorted(f.name for f in run.iterdir())
+    for rank in (0, 1):
+        assert f"index.rank-{rank}.json" in names
+        assert [f"step-{s:08d}.rank-{rank}.safetensors" for s in range(STEPS + 1)] == [
+            n for n in names if n.endswith(f".rank-{rank}.safetensors")
+        ]
+    assert "index.json" not in names
+    sums = {line.split()[1]: line.split()[3] for line in out.splitlines() if line.startswith("rank ")}
+    assert len(sums) == 2 and sums["0"] == sums["1"]  # DDP kept the replicas in sync
+
+
+def test_ranks_load_and_differ_in_activations_not_in_weights(ddp_run: tuple[Path, str]) -> None:
+    run, _ = ddp_run
+    (r0, h0), (r1, h1) = load_run(run, rank=0), load_run(run, rank=1)
+    assert [s.step for s in r0] == [s.step for s in r1] == list(range(STEPS + 1))
+    assert [h[0] for h in h0] == [h[0] for h in h1] == list(range(1, STEPS + 1))
+    assert h0[-1][1]["loss"] != h1[-1][1]["loss"]  # each rank's own batch and loss
+    assert r0[0].weights.keys() == set(k for k, v in default_model().state_dict().items() if v.is_floating_point())
+    for a, b in zip(r0, r1, strict=True):  # no "module." prefix: the names of the plain network
+        params = [k for k in a.weights if "running" not in k]  # BatchNorm statistics are each rank's own
+        assert all(torch.equal(a.weights[k], b.weights[k]) for k in params)
+    structure = capture(default_model(), torch.rand(1, 3, 64, 64))
+    weights = rank_difference(run, structure, STEPS, what="weights")
+    shown = [n for n in weights.nodes if n.display is not None]
+    assert shown and all(not n.display.any() for n in shown)  # replicas in sync: zero everywhere
+    acts = rank_difference(run, structure, STEPS)
+    conv1 = acts.node("conv1").display
+    expected = r1[-1].activations["conv1"] - r0[-1].activations["conv1"]
+    assert conv1.abs().max() > 0 and torch.equal(conv1, expected)  # different probes: different activations
+    with pytest.raises(Viz3dError, match="no snapshots of rank 2"):
+        load_run(run, rank=2)
+    with pytest.raises(Viz3dError, match="no snapshot of step 99"):
+        rank_difference(run, structure, 99)
