@@ -96,6 +96,9 @@ def test_a_reference_that_does_not_fit_leaves_the_session_as_it_was() -> None:
     session = Session(capture(model, x), model=model, inputs=[x], options=QUIET)
     with pytest.raises(Viz3dError, match="needs a reference"):
         Session(capture(model, x), options=QUIET.with_(show="difference"))
+    with pytest.raises(Viz3dError, match="needs a reference"):
+        session.update(show="weight-difference")
+    assert session.options.show == "activations"
     other = nn.Sequential(nn.Conv2d(3, 2, 3, padding=1))
     with pytest.raises(Viz3dError, match="do not fit"):
         session.compare_with(capture(other, x))

@@ -1,7 +1,11 @@
-"""A 2-process CPU run (torch.distributed.run, gloo, DDP on the default network) writes both ranks' snapshots."""
+"""2-process CPU runs (torch.distributed.run, gloo; DDP, FSDP, FSDP1 on the default network) write both ranks' files.
+
+One launch (tests/distributed_worker.py) runs all six trainings: starting processes costs more than the training.
+"""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -32,20 +36,22 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def ddp_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    run = tmp_path_factory.mktemp("ddp") / "run"
+def runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    run = tmp_path_factory.mktemp("distributed")
     command = [sys.executable, "-m", "torch.distributed.run", "--nnodes", "1", "--nproc-per-node", "2"]
     command += ["--master-addr", "127.0.0.1", "--master-port", str(free_port())]
-    command += [str(ROOT / "tests" / "ddp_worker.py"), str(run), str(STEPS)]
+    command += [str(ROOT / "tests" / "distributed_worker.py"), str(run), str(STEPS)]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
     env["OMP_NUM_THREADS"] = "1"  # two processes on a small machine
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert done.returncode == 0, done.stderr[-3000:]
-    return run, done.stdout
+    return run
 
 
-def test_each_rank_writes_its_snapshots_and_index(ddp_run: tuple[Path, str]) -> None:
-    run, out = ddp_run
+@pytest.mark.parametrize("kind", ["ddp", "fsdp", "fsdp1"])
+def test_each_rank_writes_its_snapshots_and_index_and_training_is_unchanged(runs: Path, kind: str) -> None:
+    root = runs
+    run = root / kind
     assert run_ranks(run) == [0, 1]
     names = sorted(f.name for f in run.iterdir())
     for rank in (0, 1):
@@ -54,18 +60,22 @@ def test_each_rank_writes_its_snapshots_and_index(ddp_run: tuple[Path, str]) -> 
             n for n in names if n.endswith(f".rank-{rank}.safetensors")
         ]
     assert "index.json" not in names
-    sums = {line.split()[1]: line.split()[3] for line in out.splitlines() if line.startswith("rank ")}
-    assert len(sums) == 2 and sums["0"] == sums["1"]  # DDP kept the replicas in sync
+    sums = [json.loads((root / f"sums.rank-{rank}.json").read_text())[kind] for rank in (0, 1)]
+    assert sums[0] == sums[1]  # the replicas agree
+    assert sums[0]["watched"] == sums[0]["plain"]  # watching changed no parameter
 
 
-def test_ranks_load_and_differ_in_activations_not_in_weights(ddp_run: tuple[Path, str]) -> None:
-    run, _ = ddp_run
+@pytest.mark.parametrize("kind", ["ddp", "fsdp", "fsdp1"])
+def test_ranks_load_and_differ_in_activations_not_in_weights(runs: Path, kind: str) -> None:
+    run = runs / kind
     (r0, h0), (r1, h1) = load_run(run, rank=0), load_run(run, rank=1)
     assert [s.step for s in r0] == [s.step for s in r1] == list(range(STEPS + 1))
     assert [h[0] for h in h0] == [h[0] for h in h1] == list(range(1, STEPS + 1))
     assert h0[-1][1]["loss"] != h1[-1][1]["loss"]  # each rank's own batch and loss
-    assert r0[0].weights.keys() == set(k for k, v in default_model().state_dict().items() if v.is_floating_point())
-    for a, b in zip(r0, r1, strict=True):  # no "module." prefix: the names of the plain network
+    plain = {k: v for k, v in default_model().state_dict().items() if v.is_floating_point()}
+    # The plain network's names and full shapes: no "module." prefix (DDP), no shards (FSDP).
+    assert {k: tuple(v.shape) for k, v in r0[0].weights.items()} == {k: tuple(v.shape) for k, v in plain.items()}
+    for a, b in zip(r0, r1, strict=True):
         params = [k for k in a.weights if "running" not in k]  # BatchNorm statistics are each rank's own
         assert all(torch.equal(a.weights[k], b.weights[k]) for k in params)
     structure = capture(default_model(), torch.rand(1, 3, 64, 64))

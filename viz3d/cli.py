@@ -73,7 +73,8 @@ def _add_view_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--focus", default=None, help="layer name: start there, the layers in front of it cut away")
     p.add_argument("--select", default=None, help="unit for rf/weights: LAYER:CHANNEL[:Y:X], e.g. conv3:5:2:4")
-    p.add_argument("--show", default="activations", choices=list(VIEWS), help="what the slabs show")
+    shows = [v.name for v in VIEWS.values() if v.compare is None]  # difference views: viz3d diff
+    p.add_argument("--show", default="activations", choices=shows, help="what the slabs show")
     p.add_argument(
         "--preprocess", default="none", choices=["none", "imagenet"], help="imagenet: resize 256, crop 224, mean/std"
     )

@@ -156,7 +156,11 @@ class Session(Touring, Answer, Search, Pins, Comparing):
                 self.options = old  # the shown trace is still the old one: so are the options
                 raise
         elif diff & {"show", "shared_filter_range", "input_rgb"}:
-            self._show(keep_view="show" not in diff)
+            try:
+                self._show(keep_view="show" not in diff)
+            except BaseException:
+                self.options = old  # e.g. a difference view without a reference: still the old view
+                raise
         if diff & {"texture_format", "upload"}:
             self.events.scene.emit()  # new textures or upload path: the renderer is rebuilt
         if "layout_mode" in diff and not rebuilt:  # a rebuild laid out with the new mode already

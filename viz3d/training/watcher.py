@@ -28,7 +28,14 @@ from viz3d.errors import Viz3dError
 from viz3d.session import Session, ViewOptions
 from viz3d.session.run_folder import RunFolder
 from viz3d.session.timeline import Metric, Snapshot, SnapshotRing, checked_metrics, metric_values, take_snapshot
-from viz3d.training.distributed import full_weights, process_rank, watched_module
+from viz3d.training.distributed import (
+    capture_method,
+    full_weights,
+    plain_names,
+    process_rank,
+    reshard,
+    watched_module,
+)
 
 if TYPE_CHECKING:
     from viz3d.renderer.context import Backend
@@ -75,6 +82,7 @@ class Watcher:
         self.model, self.probe, self.every = model, probe, every
         self.module = watched_module(model)  # DDP: the replica it wraps (captured without collectives)
         self.rank = process_rank()  # None: a single process
+        self.method = capture_method(self.module)
         self.ring = SnapshotRing(keep)
         self.run = RunFolder(run_dir, rank=self.rank) if run_dir is not None else None
         self.steps = 0
@@ -160,7 +168,11 @@ class Watcher:
         self._read_pending()
         metrics = self.history[-1][1] if self.history and self.history[-1][0] == self.steps else {}
         weights = full_weights(self.model)  # gathered where sharded (a collective under FSDP)
-        snapshot = take_snapshot(self.module, self.probe, self.steps, metrics, self.options.group_depth, weights)
+        depth = self.options.group_depth
+        snapshot = take_snapshot(self.module, self.probe, self.steps, metrics, depth, weights, self.method)
+        if self.method is not None:  # a sharded model
+            reshard(self.module)  # its units back to their shards, as training expects
+            snapshot = plain_names(snapshot)  # FSDP1: layer names without the wrapper's prefix
         self.ring.add(snapshot)
         if self.run is not None:
             self.run.write(snapshot, self.history)
