@@ -56,12 +56,13 @@ def max_abs(t: torch.Tensor) -> float:
 
 def _difference_node(a: Node, b: Node) -> Node:
     if a.display is None or b.display is None:
-        return replace(b, display=None, display_note=a.display_note or b.display_note)
+        return replace(b, tensor=None, display=None, display_note=a.display_note or b.display_note)
     delta = b.display.detach().float() - a.display.detach().to(b.display.device).float()
     m = max_abs(delta)
     note = f"b - a, max |b - a| = {m:.3g}" if m > 0 else "b - a: unchanged"
     return replace(
         b,
+        tensor=None,  # b's own output: statistics or an answer panel read from it would not be of b - a
         display=delta,
         display_rgb=False,  # colour filters become their three channels' signed changes
         display_colormap=DIFFERENCE_COLORMAP,
