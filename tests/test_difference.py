@@ -18,6 +18,7 @@ from viz3d.scene.colormaps import apply_colormap, colormap_lut, lut_index
 from viz3d.scene.labels import project
 from viz3d.session import Session, ViewOptions
 from viz3d.session.comparing import snapshot_difference
+from viz3d.session.keys import key_table
 from viz3d.session.timeline import take_snapshot
 
 QUIET = ViewOptions(labels=False, connections=frozenset(), minimap=False, prediction=False)
@@ -107,6 +108,21 @@ def test_a_reference_that_does_not_fit_leaves_the_session_as_it_was() -> None:
         session.compare_with(model.state_dict())  # weights only: fine for the weight difference
     session.compare_with(model.state_dict(), show="weight-difference")
     assert session.trace.node("0").display_range == UNCHANGED_RANGE
+
+
+def test_z_switches_between_the_two_differences() -> None:
+    model, x = net(), torch.rand(1, 3, 6, 6)
+    session = Session(capture(model, x), model=model, inputs=[x], options=QUIET)
+    session.toggle_difference()
+    assert session.options.show == "activations" and "nothing to compare with" in session.current_message()
+    before = take_snapshot(model, x, step=0)
+    session.compare_with(before)
+    session.toggle_difference()
+    assert session.options.show == "weight-difference" and "since step 0" in session.current_message()
+    session.toggle_view("weights")  # W: the weights themselves; Z: back to a difference
+    session.toggle_difference()
+    assert session.options.show == "difference"
+    assert any(b.keys == ("Z",) and b.action == "toggle_difference" for b in key_table())
 
 
 def pixel(image: np.ndarray, point: np.ndarray, vp: np.ndarray) -> np.ndarray:

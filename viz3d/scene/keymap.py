@@ -74,6 +74,7 @@ KEYMAP: tuple[KeyBinding, ...] = (
     KeyBinding(("K",), "save_camera", "save the camera to viz3d-camera.json"),
     KeyBinding(("H", "F1"), "toggle_help", "show or hide this help"),
     KeyBinding(("R",), "toggle_pin_ranges", "pinned maps: one shared colorbar / a colorbar each"),
+    KeyBinding(("Z",), "toggle_difference", "difference (viz3d diff): activations b - a / weights b - a", slow=True),
     KeyBinding(("Escape",), "clear_selection", "clear the selection and pinned maps (closes help)"),
 )
 MOUSE_HELP: tuple[tuple[str, str], ...] = (

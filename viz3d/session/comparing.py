@@ -151,6 +151,22 @@ class Comparing:
             raise
         self.say(f"{VIEWS[show].label} (since {self.reference.label})")
 
+    def toggle_difference(self) -> None:
+        """Z: the activations' difference ↔ the weights' difference (from any other view: the activations')."""
+        if self.reference is None:
+            self.say("nothing to compare with: open two checkpoints with viz3d diff, or call session.compare_with")
+            return
+        show = "weight-difference" if self.options.show == "difference" else "difference"
+        self.compare_with_reference(show)
+
+    def compare_with_reference(self, show: str) -> None:
+        """Show the difference view ``show`` against the reference already set."""
+        from viz3d.session.views import VIEWS
+
+        self.update(show=show)
+        assert self.reference is not None
+        self.say(f"{VIEWS[show].label} (since {self.reference.label})")
+
     def difference(self, view: str, captured: Trace) -> Trace:
         """The trace a difference view draws: ``captured`` (or the model's weights now) minus the reference."""
         from viz3d.session.views import VIEWS
