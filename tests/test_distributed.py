@@ -20,13 +20,39 @@ from viz3d.capture import capture
 from viz3d.errors import Viz3dError
 from viz3d.models.default_net import default_model
 from viz3d.session.comparing import rank_difference
-from viz3d.session.run_folder import load_run, run_ranks
+from viz3d.session.run_folder import RunFolder, load_run, run_ranks
+from viz3d.session.timeline import take_snapshot
 
 pytestmark = pytest.mark.skipif(
     not (dist.is_available() and dist.is_gloo_available()), reason="torch.distributed with gloo is not available"
 )
 ROOT = Path(__file__).resolve().parents[1]
 STEPS = 2
+
+
+def test_rank_files_share_a_folder_and_a_single_process_run_is_rank_0(tmp_path: Path) -> None:
+    model, probe = torch.nn.Sequential(torch.nn.Conv2d(3, 2, 1)), torch.rand(1, 3, 4, 4)
+    shared = tmp_path / "shared"
+    for rank in (1, 0):  # in any order, into one folder
+        RunFolder(shared, rank=rank).write(take_snapshot(model, probe, 5), [(5, {"loss": float(rank)})])
+    assert run_ranks(shared) == [0, 1]
+    assert sorted(f.name for f in shared.iterdir()) == [
+        "index.rank-0.json",
+        "index.rank-1.json",
+        "step-00000005.rank-0.safetensors",
+        "step-00000005.rank-1.safetensors",
+    ]
+    assert load_run(shared, rank=1)[1] == [(5, {"loss": 1.0})]
+    with pytest.raises(Viz3dError, match=r"already holds a run \(index.rank-1.json\)"):
+        RunFolder(shared, rank=1)
+    with pytest.raises(Viz3dError, match="already holds a run"):
+        RunFolder(shared)  # a single process does not mix into a distributed run's folder
+    single = tmp_path / "single"
+    RunFolder(single).write(take_snapshot(model, probe, 0), [])
+    assert run_ranks(single) == [0] and [s.step for s in load_run(single, rank=0)[0]] == [0]
+    with pytest.raises(Viz3dError, match="already holds a run"):
+        RunFolder(single, rank=0)
+    assert run_ranks(tmp_path / "missing") == []
 
 
 def free_port() -> int:
