@@ -131,7 +131,10 @@ class Comparing:
     def compare_with(self, reference: Trace | Snapshot | Mapping[str, torch.Tensor], show: str = "difference") -> None:
         """Show what changed since ``reference`` (a trace, a snapshot or a state dict) in view ``show``.
 
-        ``show`` is ``"difference"`` (activations) or ``"weight-difference"``.
+        ``show`` is ``"difference"`` (activations) or ``"weight-difference"``. A
+        trace's weights are read now, from its modules: for an earlier step of a
+        model still training, pass that step's snapshot (or a state-dict copy).
+        A reference that does not fit is a one-line error and changes nothing.
         """
         from viz3d.session.views import VIEWS
 
@@ -157,10 +160,9 @@ class Comparing:
             self.say("nothing to compare with: open two checkpoints with viz3d diff, or call session.compare_with")
             return
         show = "weight-difference" if self.options.show == "difference" else "difference"
-        self.compare_with_reference(show)
+        self._show_difference(show)
 
-    def compare_with_reference(self, show: str) -> None:
-        """Show the difference view ``show`` against the reference already set."""
+    def _show_difference(self, show: str) -> None:
         from viz3d.session.views import VIEWS
 
         self.update(show=show)
