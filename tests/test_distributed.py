@@ -26,6 +26,8 @@ from viz3d.session.timeline import take_snapshot
 pytestmark = pytest.mark.skipif(
     not (dist.is_available() and dist.is_gloo_available()), reason="torch.distributed with gloo is not available"
 )
+# The launch: three processes each importing torch (22-28 s here on 2 cores under a load average of 6-9).
+launched = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
 STEPS = 2
 
@@ -74,6 +76,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return run
 
 
+@launched
 @pytest.mark.parametrize("kind", ["ddp", "fsdp", "fsdp1"])
 def test_each_rank_writes_its_snapshots_and_index_and_training_is_unchanged(runs: Path, kind: str) -> None:
     root = runs
@@ -91,6 +94,7 @@ def test_each_rank_writes_its_snapshots_and_index_and_training_is_unchanged(runs
     assert sums[0]["watched"] == sums[0]["plain"]  # watching changed no parameter
 
 
+@launched
 @pytest.mark.parametrize("kind", ["ddp", "fsdp", "fsdp1"])
 def test_ranks_load_and_differ_in_activations_not_in_weights(runs: Path, kind: str) -> None:
     run = runs / kind
