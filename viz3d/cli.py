@@ -1,4 +1,5 @@
-"""Command line: ``viz3d demo``, ``show``, ``render``, ``record``, ``inspect``, ``graph``, ``train-demo``, ``replay``.
+"""Command line: ``viz3d demo``, ``show``, ``render``, ``record``, ``inspect``, ``graph``, ``train-demo``,
+``replay`` and ``diff``.
 
 Errors from bad input are one line (``viz3d: ...``) and exit status 2.
 """
@@ -73,10 +74,11 @@ def _add_view_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--focus", default=None, help="layer name: start there, the layers in front of it cut away")
     p.add_argument("--select", default=None, help="unit for rf/weights: LAYER:CHANNEL[:Y:X], e.g. conv3:5:2:4")
+    shows = [v.name for v in VIEWS.values() if v.compare is None]  # difference views: viz3d diff
     p.add_argument(
         "--show",
         default="activations",
-        choices=list(VIEWS),
+        choices=shows,
         help="what the slabs show (gradients, attribution, gradcam: why the network answered as it did)",
     )
     p.add_argument(
@@ -119,14 +121,16 @@ def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="viz3d", description="See a PyTorch network's activations in 3D.")
     sub = parser.add_subparsers(dest="command", required=True)
 
+    from viz3d.cli_diff import add_diff_parser  # these modules import this one: here, not at the top
     from viz3d.cli_replay import add_replay_parser
-    from viz3d.cli_show import add_viewer_parsers  # its module imports this one: here, not at the top
+    from viz3d.cli_show import add_viewer_parsers
     from viz3d.cli_train import add_train_parser
 
     add_viewer_parsers(sub)
     add_record_parser(sub)
     add_train_parser(sub)
     add_replay_parser(sub)
+    add_diff_parser(sub)
 
     render = sub.add_parser("render", help="render a network offscreen to a PNG")
     render.add_argument("--model", default="default", help="'default', 'MODULE:FUNCTION' or 'file.py:FUNCTION'")
@@ -339,7 +343,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _build_parser()
     args = parser.parse_args(argv)
     warnings.formatwarning = _format_warning
-    from viz3d.cli_record import cmd_record  # these modules import this one: here, not at the top
+    from viz3d.cli_diff import cmd_diff  # these modules import this one: here, not at the top
+    from viz3d.cli_record import cmd_record
     from viz3d.cli_replay import cmd_replay
     from viz3d.cli_show import cmd_show
     from viz3d.cli_train import cmd_train_demo
@@ -353,6 +358,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "graph": cmd_graph,
         "train-demo": cmd_train_demo,
         "replay": cmd_replay,
+        "diff": cmd_diff,
     }
     try:
         return handlers[args.command](args)

@@ -94,6 +94,7 @@ KEYMAP: tuple[KeyBinding, ...] = (
         slow=True,
     ),
     KeyBinding(("R",), "toggle_pin_ranges", "pinned maps: one shared colorbar / a colorbar each"),
+    KeyBinding(("Z",), "toggle_difference", "difference (viz3d diff): activations b - a / weights b - a", slow=True),
     KeyBinding(("Escape",), "clear_selection", "clear the selection and pinned maps (closes help)"),
     KeyBinding(
         (",",),

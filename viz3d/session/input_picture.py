@@ -21,9 +21,16 @@ TOLERANCE = 1e-3
 
 
 def is_picture(node: Node) -> bool:
-    """A network input with three channels of at least 2×2 pixels."""
+    """A network input with three channels of at least 2×2 pixels (not signed values: a difference is no picture)."""
     d = node.display
-    return node.kind == "input" and d is not None and d.dim() == 3 and d.shape[0] == 3 and min(d.shape[1:]) > 1
+    return (
+        node.kind == "input"
+        and not node.display_centred
+        and d is not None
+        and d.dim() == 3
+        and d.shape[0] == 3
+        and min(d.shape[1:]) > 1
+    )
 
 
 def input_picture(trace: Trace, preprocess: Preprocess) -> Trace:

@@ -32,6 +32,7 @@ from viz3d.preprocess import Preprocess
 from viz3d.scene.camera import OrbitCamera, camera_for
 from viz3d.session.answer import Answer, Labels
 from viz3d.session.blocks import Blocks, fitted_capture
+from viz3d.session.comparing import Comparing
 from viz3d.session.connection_kinds import CONNECTION_KINDS, ConnectionContext, Unit
 from viz3d.session.events import SessionEvents
 from viz3d.session.explaining import Explaining
@@ -55,7 +56,7 @@ def _structure(trace: Trace) -> list[tuple[Any, ...]]:
     ]
 
 
-class Session(Scrubbing, Answer, Explaining, Blocks, Toggles, Search, Pins):
+class Session(Scrubbing, Answer, Explaining, Blocks, Toggles, Search, Pins, Comparing):
     """One network being looked at, and everything the user chose about how.
 
     Parameters
@@ -104,6 +105,7 @@ class Session(Scrubbing, Answer, Explaining, Blocks, Toggles, Search, Pins):
         self.captured = trace  # the activations recorded for the current input
         self._init_answer(preprocess, class_names)
         self._init_explaining()
+        self._init_comparing()  # before the view is applied: a difference view reads the reference
         self.selection: Unit | None = None
         self.trace = self._view_trace()  # what the slabs show (the view applied)
         self.shown_version = 0  # counts changes of the shown trace (caches key on it, not on id())
@@ -163,7 +165,8 @@ class Session(Scrubbing, Answer, Explaining, Blocks, Toggles, Search, Pins):
             try:
                 self._show(keep_view=True)  # a view of another shape is laid out and framed anew
             except BaseException:
-                self.options = old  # e.g. a gradient view without the model, or a target that names nothing
+                # A gradient view without the model, a target that names nothing, a difference without a reference.
+                self.options = old
                 raise
         if diff & {"texture_format", "upload"}:
             self.events.scene.emit()  # new textures or upload path: the renderer is rebuilt
@@ -205,11 +208,14 @@ class Session(Scrubbing, Answer, Explaining, Blocks, Toggles, Search, Pins):
 
     # --- what is shown ------------------------------------------------------------
     def _view_trace(self) -> Trace:
+        view = VIEWS[self.options.show]
+        if view.compare is not None:  # a difference view: the captured trace minus the reference
+            return self._picture(self.difference(view.name, self.captured))
         focus = self.selection[0] if self.selection is not None else None
         source = ViewSource(
             self.captured, self.options.shared_filter_range, self.explanation, self.preprocess, focus=focus
         )
-        return self._picture(VIEWS[self.options.show].build(source))
+        return self._picture(view.build(source))
 
     def _show(self, keep_view: bool) -> None:
         """Show the captured trace through the current view; in place when the structure is the same."""

@@ -20,7 +20,7 @@ from torch import nn
 
 from viz3d.capture import capture
 from viz3d.capture.stats import LayerStats, layer_statistics
-from viz3d.capture.trace import Trace
+from viz3d.capture.trace import CaptureMethod, Trace
 from viz3d.errors import Viz3dError
 
 Metric = float | int | torch.Tensor
@@ -81,11 +81,18 @@ def take_snapshot(
     step: int,
     metrics: Mapping[str, Metric] | None = None,
     group_depth: int | None = None,
+    weights: dict[str, torch.Tensor] | None = None,
+    method: CaptureMethod | None = None,
 ) -> Snapshot:
-    """Capture ``probe``'s activations and copy the weights; the model is left as it was (see capture's guard)."""
-    trace = capture(model, probe, group_depth=group_depth)
+    """Capture ``probe``'s activations and copy the weights; the model is left as it was (see capture's guard).
+
+    ``weights``: the weights to keep instead of a copy of ``model``'s (gathered from shards, under FSDP);
+    ``method``: force capture's path (``"hooks"`` runs the model's own forward, as FSDP needs).
+    """
+    trace = capture(model, probe, group_depth=group_depth, method=method)
     activations = {n.name: n.display for n in trace.nodes if n.display is not None}
-    return Snapshot(step, time.time(), metric_values(metrics or {}), activations, weight_copy(model), trace)
+    kept = weight_copy(model) if weights is None else weights
+    return Snapshot(step, time.time(), metric_values(metrics or {}), activations, kept, trace)
 
 
 class SnapshotRing:

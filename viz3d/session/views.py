@@ -1,4 +1,4 @@
-"""What the slabs show: a registry of views (activations, weights, gradients, attribution, Grad-CAM).
+"""What the slabs show: a registry of views (activations, weights, gradients, attribution, Grad-CAM, differences).
 
 A view turns what the session has (the captured trace, and on demand the
 gradients of the target) into the trace that is drawn. A new view is one
@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from viz3d.capture.gradients import Explanation
 from viz3d.capture.trace import Trace
 from viz3d.capture.weights import weights_trace
+from viz3d.errors import Viz3dError
 from viz3d.preprocess import Preprocess
+from viz3d.session.comparing import Reference, activation_difference, weight_difference
 from viz3d.session.explain_views import attribution_trace, gradcam_trace, gradient_trace
 
 
@@ -41,7 +43,9 @@ class View:
     there uploads nothing); ``input_picture`` whether the input slab may be
     drawn as its true-colour picture; ``explains`` whether it needs the model
     for a backward pass (and changes with the target); ``follows_selection``
-    whether it changes with the selected layer.
+    whether it changes with the selected layer. A difference view has
+    ``compare(reference, captured)`` instead: it needs the session's
+    reference (``Session.compare_with``).
     """
 
     name: str
@@ -51,6 +55,7 @@ class View:
     input_picture: bool = False
     explains: bool = False
     follows_selection: bool = False
+    compare: Callable[[Reference, Trace], Trace] | None = None
 
 
 def _activations(source: ViewSource) -> Trace:
@@ -73,6 +78,10 @@ def _gradcam(source: ViewSource) -> Trace:
     return gradcam_trace(source.explanation(), source.preprocess, source.focus)
 
 
+def _needs_reference(source: ViewSource) -> Trace:
+    raise Viz3dError("a difference view needs a reference: call session.compare_with(trace, snapshot or state dict)")
+
+
 VIEWS: dict[str, View] = {
     "activations": View("activations", "activations view", _activations, input_picture=True),
     "weights": View("weights", "weights view: conv filters and weight matrices", _weights, uses_input=False),
@@ -89,6 +98,19 @@ VIEWS: dict[str, View] = {
         _gradcam,
         explains=True,
         follows_selection=True,
+    ),
+    "difference": View(
+        "difference",
+        "difference view: activations minus the reference's (coolwarm, one symmetric range per layer)",
+        _needs_reference,
+        compare=activation_difference,
+    ),
+    "weight-difference": View(
+        "weight-difference",
+        "weight difference view: weights minus the reference's (coolwarm, one symmetric range per layer)",
+        _needs_reference,
+        uses_input=False,
+        compare=weight_difference,
     ),
 }
 # The order X steps through.

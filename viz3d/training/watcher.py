@@ -10,6 +10,10 @@ thread; a frame is drawn only when something changed), or a notebook widget
 in a Jupyter kernel. The view keeps the snapshots as a timeline to scrub
 (:mod:`viz3d.session.scrubbing`), following the newest unless the user
 stepped back, with the metrics passed to ``step()`` as a sparkline.
+
+Under ``torch.distributed`` (DDP or FSDP) every rank watches its own probe
+and writes its snapshots into the shared ``run_dir`` with its rank in the
+file names (:mod:`viz3d.training.distributed`); only rank 0 opens a window.
 """
 
 from __future__ import annotations
@@ -26,6 +30,14 @@ from viz3d.errors import Viz3dError
 from viz3d.session import Session, ViewOptions
 from viz3d.session.run_folder import RunFolder
 from viz3d.session.timeline import Metric, Snapshot, SnapshotRing, checked_metrics, metric_values, take_snapshot
+from viz3d.training.distributed import (
+    capture_method,
+    full_weights,
+    plain_names,
+    process_rank,
+    reshard,
+    watched_module,
+)
 
 if TYPE_CHECKING:
     from viz3d.renderer.context import Backend
@@ -42,8 +54,10 @@ class Watcher:
         Snapshot every this many steps (step 0, before training, is always taken).
     window
         Show the snapshots: a window (a widget in a Jupyter kernel); False keeps them only.
+        Under torch.distributed only rank 0 shows them.
     run_dir
         A new folder to write the snapshots and the metrics into; None keeps them in memory only.
+        Under torch.distributed every rank writes into it, its rank in the file names.
     keep
         How many of the newest snapshots the ring keeps in memory.
     backend, size, options
@@ -68,8 +82,11 @@ class Watcher:
         if isinstance(every, bool) or not isinstance(every, int) or every < 1:
             raise Viz3dError(f"every must be a whole number of steps ≥ 1, got {every!r}")
         self.model, self.probe, self.every = model, probe, every
+        self.module = watched_module(model)  # DDP: the replica it wraps (captured without collectives)
+        self.rank = process_rank()  # None: a single process
+        self.method = capture_method(self.module)
         self.ring = SnapshotRing(keep)
-        self.run = RunFolder(run_dir) if run_dir is not None else None
+        self.run = RunFolder(run_dir, rank=self.rank) if run_dir is not None else None
         self.steps = 0
         self.history: list[tuple[int, dict[str, float]]] = []  # every step's metrics, as floats
         self._pending: list[tuple[int, Mapping[str, Metric]]] = []  # not yet read (tensors: no sync per step)
@@ -78,7 +95,7 @@ class Watcher:
         self.window: Any = None  # a ViewerWindow, or a notebook widget
         self.closed = False
         first = self._snapshot()
-        if window:
+        if window and not self.rank:  # one window for a distributed job: rank 0's
             self._open_view(first, backend, size)
 
     # --- the view ---------------------------------------------------------------------
@@ -88,7 +105,7 @@ class Watcher:
         assert first.trace is not None
         notebook = in_notebook()
         size = size or ((960, 600) if notebook else (1280, 800))
-        self.session = Session(first.trace, model=self.model, inputs=[self.probe], options=self.options, size=size)
+        self.session = Session(first.trace, model=self.module, inputs=[self.probe], options=self.options, size=size)
         self.session.add_snapshot(first, self.history, keep=self.ring.keep)
         if notebook:
             from IPython.display import display
@@ -156,7 +173,12 @@ class Watcher:
         """Snapshot now, with this step's metrics (if any were passed)."""
         self._read_pending()
         metrics = self.history[-1][1] if self.history and self.history[-1][0] == self.steps else {}
-        snapshot = take_snapshot(self.model, self.probe, self.steps, metrics, self.options.group_depth)
+        weights = full_weights(self.model)  # gathered where sharded (a collective under FSDP)
+        depth = self.options.group_depth
+        snapshot = take_snapshot(self.module, self.probe, self.steps, metrics, depth, weights, self.method)
+        if self.method is not None:  # a sharded model
+            reshard(self.module)  # its units back to their shards, as training expects
+            snapshot = plain_names(snapshot)  # FSDP1: layer names without the wrapper's prefix
         self.ring.add(snapshot)
         if self.run is not None:
             self.run.write(snapshot, self.history)
