@@ -1,0 +1,17 @@
+"""Explaining what a channel responds to (torch only, GL-free).
+
+- :func:`top_patches`: over a set of images, the crops (cut by the exact
+  receptive field) where each channel of a layer fires most;
+- :func:`feature_visualization`: an input image optimised to excite one
+  channel (jitter, scaling, a decorrelated Fourier parametrisation), step by
+  step so a front end can show it forming.
+
+The model is always left as it was (:func:`viz3d.capture.guard.model_untouched`).
+"""
+
+from __future__ import annotations
+
+from viz3d.explain.feature_vis import FeatureVis, FeatureVisStep, feature_visualization
+from viz3d.explain.top_patches import Patch, TopPatches, top_patches
+
+__all__ = ["FeatureVis", "FeatureVisStep", "Patch", "TopPatches", "feature_visualization", "top_patches"]
