@@ -12,6 +12,6 @@ The model is always left as it was (:func:`viz3d.capture.guard.model_untouched`)
 from __future__ import annotations
 
 from viz3d.explain.feature_vis import FeatureVis, FeatureVisStep, feature_visualization
-from viz3d.explain.top_patches import Patch, TopPatches, top_patches
+from viz3d.explain.patches import Patch, TopPatches, top_patches
 
 __all__ = ["FeatureVis", "FeatureVisStep", "Patch", "TopPatches", "feature_visualization", "top_patches"]

@@ -20,7 +20,7 @@ from torch import nn
 
 from viz3d.explain.image_source import ImageSource
 from viz3d.explain.layer_output import weights_fingerprint
-from viz3d.explain.top_patches import TopPatches
+from viz3d.explain.patches import TopPatches
 from viz3d.files import atomic_write_bytes
 
 VERSION = "1"
