@@ -36,7 +36,7 @@ def test_optimised_image_excites_the_channel_well_above_random_inputs_and_the_mo
     steps = []
     image = feature_visualization(model, LAYER, CHANNEL, steps=24, seed=0, callback=steps.append)
     assert [s.step for s in steps] == list(range(1, 25))
-    assert all(s.image.shape == (3, 64, 64) and 0 <= s.image.min() and s.image.max() <= 1 for s in steps[::6])
+    assert all(s.image.shape == (3, 64, 64) and s.image.min() >= 0 and s.image.max() <= 1 for s in steps[::6])
     optimised = float(channel_mean(model, torch.from_numpy(image)[None]))
     assert optimised > 3 * random_mean
     after = model.state_dict()
@@ -64,7 +64,7 @@ def test_generator_yields_images_in_range_and_bad_channels_fail() -> None:
     run = FeatureVis(model, "relu2", 1, steps=3, size=(24, 40))
     shapes = [(s.step, s.image.shape, float(s.image.min()) >= 0, float(s.image.max()) <= 1) for s in run]
     assert shapes == [(k, (3, 24, 40), True, True) for k in (1, 2, 3)]
-    with pytest.raises(Viz3dError, match="channels 0..31, not 40"):
+    with pytest.raises(Viz3dError, match=r"channels 0\.\.31, not 40"):
         FeatureVis(model, "relu2", 40, steps=2, size=16).advance()
 
 

@@ -11,8 +11,8 @@ from PIL import Image
 from torch import nn
 
 from viz3d.errors import Viz3dError
-from viz3d.explain import top_patches
 from viz3d.explain import patches as patches_module
+from viz3d.explain import top_patches
 from viz3d.explain.running_top import RunningTopK
 
 SIDE, SQUARE = 32, 6
@@ -95,7 +95,9 @@ def test_planted_detector_top_patches_are_the_white_squares_cut_at_the_field(tmp
     assert [p.score for p in patches] == sorted((p.score for p in patches), reverse=True)
 
 
-def test_cache_round_trip_and_a_changed_image_list_invalidates_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cache_round_trip_and_a_changed_image_list_invalidates_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     make_images(tmp_path, count=6, squares=2)
     model = CornerDetector().eval()
     first = top_patches(model, tmp_path, "conv2", k=3)

@@ -1,4 +1,4 @@
-"""Command line: ``viz3d demo``, ``show``, ``render``, ``record``, ``inspect`` and ``graph``.
+"""Command line: ``viz3d demo``, ``show``, ``render``, ``record``, ``inspect``, ``graph`` and ``top-patches``.
 
 Errors from bad input are one line (``viz3d: ...``) and exit status 2.
 """
@@ -108,10 +108,12 @@ def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="viz3d", description="See a PyTorch network's activations in 3D.")
     sub = parser.add_subparsers(dest="command", required=True)
 
+    from viz3d.cli_explain import add_top_patches_parser
     from viz3d.cli_show import add_viewer_parsers  # its module imports this one: here, not at the top
 
     add_viewer_parsers(sub)
     add_record_parser(sub)
+    add_top_patches_parser(sub)
 
     render = sub.add_parser("render", help="render a network offscreen to a PNG")
     render.add_argument("--model", default="default", help="'default', 'MODULE:FUNCTION' or 'file.py:FUNCTION'")
@@ -313,6 +315,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _build_parser()
     args = parser.parse_args(argv)
     warnings.formatwarning = _format_warning
+    from viz3d.cli_explain import cmd_top_patches
     from viz3d.cli_record import cmd_record  # these modules import this one: here, not at the top
     from viz3d.cli_show import cmd_show
 
@@ -323,6 +326,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "record": cmd_record,
         "inspect": cmd_inspect,
         "graph": cmd_graph,
+        "top-patches": cmd_top_patches,
     }
     try:
         return handlers[args.command](args)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 import torch
@@ -20,7 +20,7 @@ from torch import nn
 from viz3d.errors import Viz3dError
 
 
-class _ReachedLayer(Exception):  # noqa: N818 (control flow, not an error the user sees)
+class _ReachedLayer(Exception):
     """Raised by the hook once the layer's output is known: the rest of the forward is skipped."""
 
 
@@ -68,10 +68,8 @@ def reading_layer(module: nn.Module) -> Iterator[dict[str, torch.Tensor]]:
 def run_to_layer(model: nn.Module, x: torch.Tensor, seen: dict[str, torch.Tensor], layer: str) -> torch.Tensor:
     """Run ``model(x)`` until the hooked layer (see :func:`reading_layer`) and return its output."""
     seen.pop("out", None)
-    try:
+    with suppress(_ReachedLayer):
         model(x)
-    except _ReachedLayer:
-        pass
     if "out" not in seen:
         raise Viz3dError(f"layer {layer!r} did not run in the model's forward: choose a layer the forward calls")
     return seen["out"]

@@ -85,7 +85,9 @@ class TopPatches:
             y0, y1, x0, x1 = (int(v) for v in self.boxes[channel, j])
             crop = self._picture(index)[:, y0 : y1 + 1, x0 : x1 + 1]
             y, x = (int(v) for v in self.positions[channel, j])
-            out.append(Patch(crop, float(self.scores[channel, j]), self.sources[index], index, (y0, y1, x0, x1), (y, x)))
+            out.append(
+                Patch(crop, float(self.scores[channel, j]), self.sources[index], index, (y0, y1, x0, x1), (y, x))
+            )
         return out
 
     def _picture(self, index: int) -> np.ndarray:
@@ -148,6 +150,12 @@ def top_patches(
     return result
 
 
+def _leading_run(batch: list[torch.Tensor]) -> list[torch.Tensor]:
+    """The images at the start of ``batch`` that share the first one's shape (folders can mix sizes)."""
+    first = batch[0].shape
+    return list(takewhile(lambda b: b.shape == first, batch))
+
+
 def _device(model: nn.Module) -> torch.device:
     first = next(iter(model.parameters()), None)
     return first.device if first is not None else torch.device("cpu")
@@ -170,7 +178,7 @@ def _search(
         start = 0
         while start < total:
             batch = [source.network_input(i) for i in range(start, min(start + batch_size, total))]
-            same = list(takewhile(lambda b: b.shape == batch[0].shape, batch))  # folders can mix sizes
+            same = _leading_run(batch)
             x = torch.stack(same).to(device)
             running.add(run_to_layer(model, x, seen, layer), start)
             shape_of += [tuple(x.shape[1:])] * len(same)
@@ -193,4 +201,6 @@ def _search(
             boxes[c, j] = sizes[shape].box(c, int(positions[c, j, 0]), int(positions[c, j, 1]))
     exact = all(b.exact for b in sizes.values())
     sources = [source.name(i) for i in range(total)]
-    return TopPatches(layer, scores.astype(np.float32), images.astype(np.int64), positions, boxes, sources, exact, source)
+    return TopPatches(
+        layer, scores.astype(np.float32), images.astype(np.int64), positions, boxes, sources, exact, source
+    )

@@ -73,6 +73,11 @@ KEYMAP: tuple[KeyBinding, ...] = (
     KeyBinding(("J",), "toggle_input_picture", "input: true-colour picture / per-channel heatmaps"),
     KeyBinding(("K",), "save_camera", "save the camera to viz3d-camera.json"),
     KeyBinding(("H", "F1"), "toggle_help", "show or hide this help"),
+    KeyBinding(
+        ("O",),
+        "start_feature_vis",
+        "feature visualization: an image optimised to excite the selected channel, shown forming",
+    ),
     KeyBinding(("R",), "toggle_pin_ranges", "pinned maps: one shared colorbar / a colorbar each"),
     KeyBinding(("Escape",), "clear_selection", "clear the selection and pinned maps (closes help)"),
 )

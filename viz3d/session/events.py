@@ -58,6 +58,7 @@ SIGNALS: dict[str, str] = {
     "tour": "the tour: its stops, playback, the stop (and caption) shown",
     "prediction": "the answer panel: shown or hidden, its classes or the chosen class",
     "search": "the layer search: opened, closed, its query or the chosen result",
+    "explain": "top patches attached, or the feature visualization started or advanced (the inset follows)",
 }
 
 
@@ -84,6 +85,7 @@ class SessionEvents:
     tour: Signal
     prediction: Signal
     search: Signal
+    explain: Signal
 
     def __init__(self) -> None:
         self.changed: list[Callable[[str], object]] = []

@@ -35,6 +35,7 @@ from viz3d.scene.normalization import NORMALIZATIONS
 from viz3d.session.answer import Answer, Labels
 from viz3d.session.connection_kinds import CONNECTION_KINDS, ConnectionContext, Unit
 from viz3d.session.events import SessionEvents
+from viz3d.session.explaining import Explaining
 from viz3d.session.navigation import checked_size
 from viz3d.session.options import ViewOptions
 from viz3d.session.pins import Pins
@@ -54,7 +55,7 @@ def _structure(trace: Trace) -> list[tuple[Any, ...]]:
     ]
 
 
-class Session(Touring, Answer, Search, Pins):
+class Session(Explaining, Touring, Answer, Search, Pins):
     """One network being looked at, and everything the user chose about how.
 
     Parameters
@@ -110,6 +111,7 @@ class Session(Touring, Answer, Search, Pins):
         self._init_touring()
         self._init_search()
         self._init_pins()
+        self._init_explaining()
         self.selection: Unit | None = None
         self.message = ""
         self.message_until = 0.0
