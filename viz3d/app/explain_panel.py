@@ -80,13 +80,17 @@ def feature_vis_panel(run: FeatureVis, size: int = 12) -> np.ndarray:
     return _premultiply(img)
 
 
-def stack(pictures: Sequence[np.ndarray], gap: int = 6) -> np.ndarray:
-    """Premultiplied RGBA panels one above the other, right-aligned, with transparent gaps."""
-    width = max(p.shape[1] for p in pictures)
-    height = sum(p.shape[0] for p in pictures) + gap * (len(pictures) - 1)
+def side_by_side(pictures: Sequence[np.ndarray], gap: int = 8) -> np.ndarray:
+    """Premultiplied RGBA panels left to right, bottom-aligned, with transparent gaps.
+
+    Side by side, not stacked: the map inset with its histograms is already
+    most of a small window's height.
+    """
+    width = sum(p.shape[1] for p in pictures) + gap * (len(pictures) - 1)
+    height = max(p.shape[0] for p in pictures)
     out = np.zeros((height, width, 4), dtype=np.uint8)
-    y = 0
+    x = 0
     for p in pictures:
-        out[y : y + p.shape[0], width - p.shape[1] :] = p
-        y += p.shape[0] + gap
+        out[height - p.shape[0] :, x : x + p.shape[1]] = p
+        x += p.shape[1] + gap
     return out

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from viz3d.app.compare import inset_range, map_range, pinned_maps
-from viz3d.app.explain_panel import feature_vis_panel, patches_panel, stack
+from viz3d.app.explain_panel import feature_vis_panel, patches_panel, side_by_side
 from viz3d.app.minimap import Minimap
 from viz3d.app.panels import help_panel, inset_panel, search_panel, text_panel
 from viz3d.app.pin_panel import pins_panel
@@ -130,14 +130,14 @@ class Hud:
         return out
 
     def inset(self) -> Any:
-        """The map inset (:meth:`map_inset`) with, under it, the selected channel's top patches and feature vis."""
+        """The map inset (:meth:`map_inset`) with, left of it, the selected channel's feature vis and top patches."""
         base = self.map_inset()
         if base is None or self.session.pins:
             return base
         s = self.session
         top, run = s.shown_top_patches(), s.shown_feature_vis()
-        extra = ([patches_panel(*top)] if top is not None else []) + ([feature_vis_panel(run)] if run else [])
-        return stack([base, *extra]) if extra else base
+        extra = ([feature_vis_panel(run)] if run else []) + ([patches_panel(*top)] if top is not None else [])
+        return side_by_side([*extra, base]) if extra else base
 
     def map_inset(self) -> Any:
         """The pinned maps side by side, else the selected map (or colour filter) enlarged, or None."""

@@ -26,11 +26,14 @@ SCALES = tuple(1.0 + (i - 5) / 100.0 for i in range(11))  # 0.95 .. 1.05
 
 
 def frequency_scale(h: int, w: int, decay: float = 1.0) -> torch.Tensor:
-    """(h, w // 2 + 1) factors 1 / max(f, 1 / max(h, w)) ** decay of the real FFT's frequencies, times sqrt(h·w)."""
+    """(h, w // 2 + 1) factors 1 / max(f, 1 / max(h, w)) ** decay of the real FFT's frequencies.
+
+    With the orthonormal inverse FFT (as Lucent does; Lucid's unnormalised one also multiplied by sqrt(h·w)).
+    """
     fy = torch.fft.fftfreq(h)[:, None]
     fx = torch.fft.rfftfreq(w)[None, :]
     f = torch.sqrt(fy * fy + fx * fx)
-    return (1.0 / torch.clamp(f, min=1.0 / max(h, w)) ** decay) * (h * w) ** 0.5
+    return 1.0 / torch.clamp(f, min=1.0 / max(h, w)) ** decay
 
 
 def random_spectrum(h: int, w: int, generator: torch.Generator, channels: int = 3) -> torch.Tensor:
