@@ -131,6 +131,7 @@ class Explaining:
             return moving
         start = time.perf_counter()
         try:
+            run.advance(1)  # at least one step a frame, however slow the model
             while not run.finished and time.perf_counter() - start < FRAME_BUDGET_SECONDS:
                 run.advance(1)
         except Viz3dError as exc:
