@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -40,9 +42,9 @@ def test_selecting_a_channel_of_the_attached_layer_shows_its_patches() -> None:
     session.select("conv1:0:2:2")
     assert session.shown_top_patches() is None  # another layer's channel
     with pytest.raises(Viz3dError, match="no layer of that name"):
-        session.set_top_patches(
-            top_patches(CornerDetector().eval(), x, "relu", k=1).__class__(**{**vars(result), "layer": "nowhere"})
-        )
+        session.set_top_patches(dataclasses.replace(result, layer="nowhere"))
+    with pytest.raises(Viz3dError, match="have 2 channels, the layer has 3"):
+        session.set_top_patches(dataclasses.replace(result, layer="input"))
 
 
 def test_o_runs_the_feature_visualization_a_frame_at_a_time_while_its_channel_is_selected(

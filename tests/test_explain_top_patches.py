@@ -144,3 +144,35 @@ def test_tensor_images_and_bad_input() -> None:
         top_patches(model, x, "conv9")
     with pytest.raises(Viz3dError, match="k must be at least 1"):
         top_patches(model, x, "conv2", k=0)
+
+
+def test_cli_writes_the_cache_and_a_contact_sheet(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from viz3d.cli import main
+
+    make_images(tmp_path, count=5, squares=2)
+    spec = f"{Path(__file__).resolve()}:CornerDetector"
+    sheet = tmp_path / "out" / "sheet.png"
+    sheet.parent.mkdir()
+    args = ["top-patches", "--model", spec, "--images", str(tmp_path), "--layer", "conv2", "--k", "3"]
+    assert main([*args, "--out", str(sheet)]) == 0
+    err = capsys.readouterr().err
+    assert "5 images, 2 channels of conv2, top 3 each" in err and "wrote" in err
+    assert np.asarray(Image.open(sheet)).shape[:2] == (2 * (48 + 4) + 4, 3 * (48 + 4) + 4)  # a row per channel
+    assert len(list(tmp_path.glob(".viz3d-top-patches-conv2-*.safetensors"))) == 1
+    assert main([*args[:-4], "--layer", "conv9"]) == 2
+    assert "no module named 'conv9'" in capsys.readouterr().err
+
+
+def test_show_top_patches_attaches_them_to_the_session(tmp_path: Path) -> None:
+    from viz3d.cli import _build_parser
+    from viz3d.cli_show import open_viewer_session
+
+    make_images(tmp_path, count=5, squares=2)
+    spec = f"{Path(__file__).resolve()}:CornerDetector"
+    argv = ["show", "--model", spec, "--input", "random", "--top-patches", str(tmp_path), "--select", "conv2:0:1:1"]
+    session = open_viewer_session(_build_parser().parse_args(argv))
+    shown = session.shown_top_patches()
+    assert shown is not None and shown[:2] == ("conv2", 0) and len(shown[2]) == 5
+    argv = ["show", "--model", spec, "--input", "random", "--top-patches", str(tmp_path)]
+    with pytest.raises(Viz3dError, match="--top-patches needs a layer"):
+        open_viewer_session(_build_parser().parse_args(argv))

@@ -4,8 +4,9 @@ The walk (:mod:`viz3d.capture.receptive_field`) follows the real graph
 (kernels, strides, padding, dilation, pooling, branches, concatenations) and
 clips every step to the tensor it reads, so a box near the border is already
 cut to the image. One capture per input size gives the graph; boxes are
-memoised per (channel, y, x) because branches of different kernel sizes
-give different channels different fields.
+memoised per (y, x), and per channel too when the graph concatenates or
+slices channels (branches of different kernel sizes give different channels
+different fields).
 """
 
 from __future__ import annotations
@@ -33,14 +34,18 @@ class ReceptiveBoxes:
         self.flat = len(self.node.shape) == 2  # (N, F): every feature reads the whole image
         self.exact = True
         self._memo: dict[tuple[int, int, int], Box] = {}
+        # Channels pick different inputs only through concatenations and slices: elsewhere one walk per position.
+        self._per_channel = any(
+            n.spec.kind in ("concat", "slice", "stack") for n in self.trace.nodes[: self.node.id + 1]
+        )
 
     def box(self, channel: int, y: int, x: int) -> Box:
         """The clipped input box of ``channel`` at output position (y, x)."""
         if self.flat:
             return (0, self.size[0] - 1, 0, self.size[1] - 1)
-        key = (channel, y, x)
+        key = (channel if self._per_channel else 0, y, x)
         if key not in self._memo:
-            region = receptive_field(self.trace, self.node.id, channel, y, x).get(self.input_id)
+            region = receptive_field(self.trace, self.node.id, key[0], y, x).get(self.input_id)
             if region is None:  # the unit reads no pixel (a constant): the whole image says so honestly
                 self._memo[key] = (0, self.size[0] - 1, 0, self.size[1] - 1)
                 self.exact = False
