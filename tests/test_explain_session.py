@@ -102,3 +102,25 @@ def test_panels_show_the_crops_and_the_image_at_their_places() -> None:
     both = side_by_side([vis, picture])
     assert both.shape == (max(vis.shape[0], picture.shape[0]), vis.shape[1] + 8 + picture.shape[1], 4)
     np.testing.assert_array_equal(both[-vis.shape[0] :, : vis.shape[1]], vis)
+
+
+@pytest.mark.gl
+def test_the_viewer_inset_carries_the_patches_and_the_forming_image(gl: object) -> None:
+    from viz3d.notebook.view import NotebookView
+
+    model = CornerDetector().eval()
+    x = squares_batch()
+    session = Session.from_model(model, x[:1], size=(900, 600))
+    view = NotebookView(session, (900, 600))
+    session.select("conv2:0:2:2")
+    view.frame()
+    alone = view.hud.inset()
+    session.set_top_patches(top_patches(model, x, "conv2", k=3))
+    view.frame()
+    with_patches = view.hud.inset()
+    assert "inset" in view.hud.names() and with_patches.shape[1] > alone.shape[1] + 3 * CELL
+    np.testing.assert_array_equal(with_patches[-alone.shape[0] :, -alone.shape[1] :], alone)  # the map, at the right
+    session.start_feature_vis()
+    session.advance()
+    view.frame()
+    assert view.hud.inset().shape[1] > with_patches.shape[1] + VIS_SIDE
