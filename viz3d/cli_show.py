@@ -103,6 +103,8 @@ def cmd_show(args: argparse.Namespace) -> int:
     if args.offscreen or problem:
         if problem:
             _say(f"no window can open ({problem}): rendering {args.command} to a PNG instead")
+        if args.top_patches:
+            _say("--top-patches shows in the window's inset; for a picture of them use viz3d top-patches --out")
         _render_to_png(argparse.Namespace(**{**vars(args), "input": args.input[0]}), args.model, args.weights)
         return 0
     from viz3d.app.window import ViewerWindow
