@@ -1,5 +1,5 @@
 """Command line: ``viz3d demo``, ``show``, ``render``, ``record``, ``inspect``, ``graph``, ``train-demo``,
-``replay`` and ``diff``.
+``replay``, ``diff`` and ``top-patches``.
 
 Errors from bad input are one line (``viz3d: ...``) and exit status 2.
 """
@@ -122,6 +122,7 @@ def _build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     from viz3d.cli_diff import add_diff_parser  # these modules import this one: here, not at the top
+    from viz3d.cli_explain import add_top_patches_parser
     from viz3d.cli_replay import add_replay_parser
     from viz3d.cli_show import add_viewer_parsers
     from viz3d.cli_train import add_train_parser
@@ -131,6 +132,7 @@ def _build_parser() -> argparse.ArgumentParser:
     add_train_parser(sub)
     add_replay_parser(sub)
     add_diff_parser(sub)
+    add_top_patches_parser(sub)
 
     render = sub.add_parser("render", help="render a network offscreen to a PNG")
     render.add_argument("--model", default="default", help="'default', 'MODULE:FUNCTION' or 'file.py:FUNCTION'")
@@ -344,6 +346,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     warnings.formatwarning = _format_warning
     from viz3d.cli_diff import cmd_diff  # these modules import this one: here, not at the top
+    from viz3d.cli_explain import cmd_top_patches
     from viz3d.cli_record import cmd_record
     from viz3d.cli_replay import cmd_replay
     from viz3d.cli_show import cmd_show
@@ -359,6 +362,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "train-demo": cmd_train_demo,
         "replay": cmd_replay,
         "diff": cmd_diff,
+        "top-patches": cmd_top_patches,
     }
     try:
         return handlers[args.command](args)

@@ -22,6 +22,7 @@ from viz3d.cli import (
     seconds_since_start,
     view_options_from_args,
 )
+from viz3d.errors import Viz3dError
 
 MODEL_HELP = "'default', 'MODULE:FUNCTION', 'file.py:FUNCTION' or 'torchvision:NAME' (architecture only, no download)"
 SAMPLES_TO_CYCLE = 5  # demo on a sample: I shows one sample of each class after it
@@ -41,6 +42,10 @@ def _add_viewer_flags(p: argparse.ArgumentParser, model: str | None) -> None:
     p.add_argument("--tour", default=None, help="flythrough, orbit or a tour .json: Space plays, PageDown steps")
     p.add_argument("--present", action="store_true", help="presenter mode: no HUD, minimap or help; large text")
     p.add_argument("--font-scale", type=float, default=1.0, help="size of the viewer's text (1 = default)")
+    p.add_argument(
+        "--top-patches", default=None, help="a folder of images: selecting a channel shows the crops exciting it most"
+    )
+    p.add_argument("--top-patches-layer", default=None, help="the layer for --top-patches (default: --select's layer)")
     _add_view_options(p)
 
 
@@ -80,6 +85,13 @@ def open_viewer_session(args: argparse.Namespace) -> Any:
         session.focus_layer(args.focus, frame=args.camera == "overview")
     if args.select:
         session.select(args.select)
+    if args.top_patches:
+        from viz3d.cli_explain import compute_top_patches
+
+        layer = args.top_patches_layer or (args.select.split(":")[0] if args.select else None)
+        if not layer:
+            raise Viz3dError("--top-patches needs a layer: --top-patches-layer NAME, or --select LAYER:CHANNEL")
+        session.set_top_patches(compute_top_patches(model, args.top_patches, layer, 9, args.preprocess))
     return session
 
 
@@ -91,6 +103,8 @@ def cmd_show(args: argparse.Namespace) -> int:
     if args.offscreen or problem:
         if problem:
             _say(f"no window can open ({problem}): rendering {args.command} to a PNG instead")
+        if args.top_patches:
+            _say("--top-patches shows in the window's inset; for a picture of them use viz3d top-patches --out")
         _render_to_png(argparse.Namespace(**{**vars(args), "input": args.input[0]}), args.model, args.weights)
         return 0
     from viz3d.app.window import ViewerWindow

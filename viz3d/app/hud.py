@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from viz3d.app.compare import inset_range, map_range, pinned_maps
+from viz3d.app.explain_panel import feature_vis_panel, patches_panel, side_by_side
 from viz3d.app.minimap import Minimap
 from viz3d.app.panels import help_panel, inset_panel, search_panel, text_panel
 from viz3d.app.pin_panel import pins_panel
@@ -133,6 +134,16 @@ class Hud:
         return out
 
     def inset(self) -> Any:
+        """The map inset (:meth:`map_inset`) with, left of it, the selected channel's feature vis and top patches."""
+        base = self.map_inset()
+        if base is None or self.session.pins:
+            return base
+        s = self.session
+        top, run = s.shown_top_patches(), s.shown_feature_vis()
+        extra = ([feature_vis_panel(run)] if run else []) + ([patches_panel(*top)] if top is not None else [])
+        return side_by_side([*extra, base]) if extra else base
+
+    def map_inset(self) -> Any:
         """The pinned maps side by side, else the selected map (or colour filter) enlarged, or None."""
         s = self.session
         renderer = self.view.renderer
@@ -215,7 +226,7 @@ class Hud:
         self._show("help", help_key, lambda: help_panel(keymap.help_lines(self.keys)), place_help)
         inset_key = None
         if s.selection is not None or s.pins:
-            shown = (s.selection, tuple(s.pins), o.pin_ranges, s.shown_version)
+            shown = (s.selection, tuple(s.pins), o.pin_ranges, s.shown_version, s.explain_version)
             inset_key = (*shown, o.colormap, o.normalization, self.view.builds, w, h)
         self._show("inset", inset_key, self.inset, lambda img: (w - img.shape[1] - 10, h - img.shape[0] - 10))
         results = s.search_results()

@@ -83,7 +83,9 @@ KEYMAP: tuple[KeyBinding, ...] = (
     KeyBinding(
         ("X",),
         "cycle_explain_view",
-        "explain: gradients / attribution / Grad-CAM / activations (of the target)",
+        "explain: gradients / attribution / Grad-CAM / activations (of the target); Shift: feature visualization "
+        "of the selected channel",
+        shift_action="start_feature_vis",
         slow=True,
     ),
     KeyBinding(

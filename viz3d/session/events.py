@@ -59,6 +59,7 @@ SIGNALS: dict[str, str] = {
     "prediction": "the answer panel: shown or hidden, its classes or the chosen class",
     "search": "the layer search: opened, closed, its query or the chosen result",
     "timeline": "the training timeline: its snapshots, the one shown, playback, the metrics",
+    "explain": "top patches attached, or the feature visualization started or advanced (the inset follows)",
 }
 
 
@@ -86,6 +87,7 @@ class SessionEvents:
     prediction: Signal
     search: Signal
     timeline: Signal
+    explain: Signal
 
     def __init__(self) -> None:
         self.changed: list[Callable[[str], object]] = []

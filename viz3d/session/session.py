@@ -32,6 +32,7 @@ from viz3d.preprocess import Preprocess
 from viz3d.scene.camera import OrbitCamera, camera_for
 from viz3d.session.answer import Answer, Labels
 from viz3d.session.blocks import Blocks, fitted_capture
+from viz3d.session.channel_insight import ChannelInsight
 from viz3d.session.comparing import Comparing
 from viz3d.session.connection_kinds import CONNECTION_KINDS, ConnectionContext, Unit
 from viz3d.session.events import SessionEvents
@@ -56,7 +57,7 @@ def _structure(trace: Trace) -> list[tuple[Any, ...]]:
     ]
 
 
-class Session(Scrubbing, Answer, Explaining, Blocks, Toggles, Search, Pins, Comparing):
+class Session(ChannelInsight, Scrubbing, Answer, Explaining, Blocks, Toggles, Search, Pins, Comparing):
     """One network being looked at, and everything the user chose about how.
 
     Parameters
@@ -116,6 +117,7 @@ class Session(Scrubbing, Answer, Explaining, Blocks, Toggles, Search, Pins, Comp
         self._init_scrubbing()
         self._init_search()
         self._init_pins()
+        self._init_channel_insight()
         self.message = ""
         self.message_until = 0.0
         self._flow: dict[int, float] | None = None
