@@ -22,7 +22,7 @@ from viz3d.layout.connections import ConnectionSet
 from viz3d.layout.panel import PanelQuad
 from viz3d.renderer.boxes import SLAB_COLOR, BoxLayer
 from viz3d.renderer.connections import ConnectionLayer
-from viz3d.renderer.face_pass import FaceItem, FacePass
+from viz3d.renderer.face_pass import FILTER_TAPS, FaceItem, FacePass
 from viz3d.renderer.geometry import gl_matrix
 from viz3d.renderer.labels import LabelLayer
 from viz3d.renderer.layer_textures import LayerTextures, LayerTextureSet
@@ -89,6 +89,7 @@ class SceneRenderer:
         self.connection_budget = CONNECTION_BUDGET
         self.connections: dict[str, list[ConnectionSet]] = {}  # what is asked to be drawn, by kind
         self.cut_z = float("inf")  # hide everything with a larger z (nearer the input)
+        self.filter_taps = FILTER_TAPS  # far tiles averaged over each pixel's footprint; 1: one sample a pixel
         self._max_texture_size = max_texture_size
         self._upload_request = upload
         self._gl_ready = False
@@ -268,7 +269,7 @@ class SceneRenderer:
                     faces.append(
                         FaceItem(slab, layer.activation, layer.ranges, lut, plan.pack, plan.depth, node.display_rgb)
                     )
-            self._faces.draw(mvp, tuple(SLAB_COLOR * 1.4), faces)
+            self._faces.draw(mvp, tuple(SLAB_COLOR * 1.4), faces, self.filter_taps)
         self._panel.draw(mvp)
         if not self._curves.empty:
             gloo.set_state(blend=True, blend_func=("src_alpha", "one_minus_src_alpha"), depth_test=True)
