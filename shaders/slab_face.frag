@@ -12,25 +12,30 @@ in vec2 v_face;
 out vec4 frag_color;
 
 // The colour at a point of the face: its tile's heatmap, or the slab between tiles.
-vec3 shade(vec2 face) {
+// `last`, `range` carry the last tile's channel and range between calls (one fetch fewer a sample).
+vec3 shade(vec2 face, inout int last, inout vec2 range) {
     vec2 uv;
     int c = tile_at(face, uv);
     if (c < 0) {
         return u_base_color;
     }
     if (u_rgb == 0) {
-        return colormap(u_lut, activation_at(c, uv), range_of(c));
+        if (c != last) {
+            range = range_of(c);
+            last = c;
+        }
+        return colormap(u_lut, activation_at(c, uv), range);
     }
     // Each component normalized by the tile's range (the same for its three channels).
     vec3 rgb;
-    vec2 range = range_of(3 * c);
-    float span = range.y - range.x;
+    vec2 r = range_of(3 * c);
+    float span = r.y - r.x;
     for (int k = 0; k < 3; ++k) {
         float v = activation_at(3 * c + k, uv);
         if (isnan(v) || isinf(v)) {
             return NAN_COLOR;
         }
-        rgb[k] = span > 0.0 ? clamp((v - range.x) / span, 0.0, 1.0) : 0.0;
+        rgb[k] = span > 0.0 ? clamp((v - r.x) / span, 0.0, 1.0) : 0.0;
     }
     return rgb;
 }
@@ -49,9 +54,12 @@ void main() {
     int nx = clamp(int(ceil(length(dx / texel))), 1, u_filter_taps);
     int ny = clamp(int(ceil(length(dy / texel))), 1, u_filter_taps);
     vec3 rgb = vec3(0.0);
+    int last = -1;
+    vec2 range = vec2(0.0);
     for (int i = 0; i < nx; ++i) {
         for (int j = 0; j < ny; ++j) {
-            rgb += shade(v_face + ((float(i) + 0.5) / float(nx) - 0.5) * dx + ((float(j) + 0.5) / float(ny) - 0.5) * dy);
+            vec2 at = v_face + ((float(i) + 0.5) / float(nx) - 0.5) * dx + ((float(j) + 0.5) / float(ny) - 0.5) * dy;
+            rgb += shade(at, last, range);
         }
     }
     rgb /= float(nx * ny);
