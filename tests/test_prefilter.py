@@ -87,3 +87,16 @@ def test_packed_channels_do_not_bleed_into_their_neighbours(gl: Any) -> None:
     vp = far_oblique(trace, distance=2.0)
     packed = render(trace, vp, taps=FILTER_TAPS, max_texture_size=128)  # 2 channels a texture row
     assert np.array_equal(packed, render(trace, vp, taps=FILTER_TAPS))
+
+
+def test_software_gl_takes_fewer_samples_by_default(gl: Any) -> None:
+    from viz3d.renderer.context import gl_info
+    from viz3d.renderer.face_pass import SOFTWARE_FILTER_TAPS, default_filter_taps
+
+    assert default_filter_taps("llvmpipe (LLVM 19.1.7, 256 bits)") == SOFTWARE_FILTER_TAPS < FILTER_TAPS
+    assert default_filter_taps("NVIDIA H200/PCIe/SSE2") == FILTER_TAPS
+    trace = checkerboard_layer(2, side=4)
+    renderer = SceneRenderer(trace, layout_trace(trace), labels=False)
+    renderer.initialize()
+    assert renderer.filter_taps == default_filter_taps(gl_info()["renderer"])
+    renderer.delete()

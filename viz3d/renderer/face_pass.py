@@ -43,8 +43,18 @@ UNIFORMS = (
 # Texture units of the pass's samplers.
 ACTIVATION_UNIT, RANGES_UNIT, LUT_UNIT = 0, 1, 2
 # Most samples per pixel axis averaged over a pixel's footprint on a face (slab_face.frag):
-# 4 (16 a pixel) takes far tiles' moire away at a bounded cost; 1 samples once (no prefilter).
+# 4 (16 a pixel) takes far tiles' moire away, at no visible cost on a GPU; 1 samples once (no
+# prefilter). Software GL pays for every sample (the ResNet-50 overview's frame ×4.6 at 4 on
+# llvmpipe, ×2.2 at 2, benchmarks/bench_prefilter.py), so there the default is 2.
 FILTER_TAPS = 4
+SOFTWARE_FILTER_TAPS = 2
+SOFTWARE_GL = ("llvmpipe", "softpipe", "swrast", "swiftshader")
+
+
+def default_filter_taps(gl_renderer: str) -> int:
+    """The prefilter's samples per pixel axis for a GL renderer string (``GL_RENDERER``)."""
+    name = gl_renderer.lower()
+    return SOFTWARE_FILTER_TAPS if any(s in name for s in SOFTWARE_GL) else FILTER_TAPS
 
 
 @dataclass(frozen=True)
