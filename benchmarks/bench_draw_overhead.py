@@ -37,6 +37,7 @@ def gloo_faces(renderer: Any, mvp: np.ndarray) -> None:
     fp = renderer._face_prog
     fp["u_mvp"] = mvp
     fp["u_base_color"] = tuple(SLAB_COLOR * 1.4)
+    fp["u_filter_taps"] = renderer.filter_taps or 1
     for slab in renderer.layout.slabs:
         layer = renderer.layer_for(slab.node_id)
         if layer is None:
@@ -64,7 +65,7 @@ def raw_faces(renderer: Any, mvp: np.ndarray) -> None:
             lut = renderer.textures.lut_for(renderer.trace.nodes[slab.node_id])
             rgb = renderer.trace.nodes[slab.node_id].display_rgb
             items.append(FaceItem(slab, layer.activation, layer.ranges, lut, layer.plan.pack, layer.plan.depth, rgb))
-    renderer._faces.draw(mvp, tuple(SLAB_COLOR * 1.4), items)
+    renderer._faces.draw(mvp, tuple(SLAB_COLOR * 1.4), items, renderer.filter_taps or 1)
 
 
 def measure(repeats: int = 60, trace: Any = None) -> dict[str, float]:

@@ -4,7 +4,10 @@ The default network (random initialisation) trains on viz3d's shapes on the
 CPU with SGD, batch ``--batch``. Modes run in interleaved rounds in the same
 process (the machine's load changes alike for all): without a watch, with
 ``watch(every=1)`` and ``watch(every=10)`` keeping snapshots only, and
-``watch(every=10)`` showing them in a hidden EGL window. A block of 10 steps
+``watch(every=10)`` showing them in a hidden EGL window, and ``watch(every=1)``
+showing them in the notebook widget (960×600, as in a Jupyter kernel: frames
+pushed from ``step()`` at the widget's pace, and unpaced, a frame every step;
+the frames go to a comm nobody reads). A block of 10 steps
 is timed as a whole (a median over single steps would skip the snapshot
 steps); the figure is the median block time per step. Target: overhead
 ≤ 5 % at every=10.
@@ -19,8 +22,10 @@ Run: ``python benchmarks/bench_watch.py [--rounds 3] [--batch 64]``
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from common import gl_finish, median_time, row
@@ -44,17 +49,44 @@ def training_setup(batch: int, seed: int = 0) -> tuple[Any, Any, Any, Any]:
     return model, opt, batches, x[:1].clone()
 
 
+@contextlib.contextmanager
+def as_in_a_kernel(paced: bool) -> Iterator[None]:
+    """watch(window=True) takes the notebook widget, as in a Jupyter kernel; ``paced=False`` pushes every frame."""
+    import IPython.display
+
+    import viz3d.notebook
+    from viz3d.notebook.widget import Viz3dWidget
+
+    saved = viz3d.notebook.in_notebook, IPython.display.display
+    pace = Viz3dWidget.busy_min_interval, Viz3dWidget.busy_frame_share
+    viz3d.notebook.in_notebook, IPython.display.display = (lambda: True), (lambda *a, **k: None)
+    if not paced:
+        Viz3dWidget.busy_min_interval, Viz3dWidget.busy_frame_share = 0.0, 1.0
+    try:
+        yield
+    finally:
+        viz3d.notebook.in_notebook, IPython.display.display = saved
+        Viz3dWidget.busy_min_interval, Viz3dWidget.busy_frame_share = pace
+
+
 def block_seconds(mode: str, blocks: int, batch: int) -> list[float]:
     """Seconds per step of each block of ``BLOCK`` steps, trained under ``mode``."""
-    import torch
-
     import viz3d
 
     model, opt, batches, probe = training_setup(batch)
     watcher = None
+    if "widget" in mode:
+        with as_in_a_kernel(paced="unpaced" not in mode):
+            return _blocks(model, opt, batches, viz3d.watch(model, probe, every=1), blocks)
     if mode != "plain":
         every = int(mode.split("=")[1].split()[0])
         watcher = viz3d.watch(model, probe, every=every, window="window" in mode, backend="egl", size=(1280, 720))
+    return _blocks(model, opt, batches, watcher, blocks)
+
+
+def _blocks(model: Any, opt: Any, batches: Any, watcher: Any, blocks: int) -> list[float]:
+    import torch
+
     out = []
     for b in range(blocks):
         t0 = time.perf_counter()
@@ -74,7 +106,7 @@ def block_seconds(mode: str, blocks: int, batch: int) -> list[float]:
 
 def step_overhead(rounds: int, blocks: int, batch: int) -> dict[str, float]:
     """Median seconds per training step of each mode (interleaved rounds)."""
-    modes = ("plain", "every=1", "every=10", "every=10 window")
+    modes = ("plain", "every=1", "every=10", "every=10 window", "every=1 widget", "every=1 widget unpaced")
     times: dict[str, list[float]] = {m: [] for m in modes}
     block_seconds("plain", 1, batch)  # warm-up: allocator, kernels, imports
     for _ in range(rounds):

@@ -205,7 +205,7 @@ def test_session_scripts_the_view(widget: Viz3dWidget) -> None:
 
 @pytest.mark.slow
 def test_notebook_runs_headless_and_keeps_an_image(tmp_path: Path, monkeypatch: Any) -> None:
-    """The notebook in tests/ on a kernel of this interpreter: a widget, events, and a PNG in the saved output."""
+    """The notebook in tests/ on a kernel of this interpreter: a widget, events, live training, a PNG in the output."""
     nbformat = pytest.importorskip("nbformat", reason="the dev extra is not installed")
     nbclient = pytest.importorskip("nbclient", reason="the dev extra is not installed")
     pytest.importorskip("ipykernel", reason="the dev extra is not installed")
@@ -224,6 +224,7 @@ def test_notebook_runs_headless_and_keeps_an_image(tmp_path: Path, monkeypatch: 
     assert not [o for o in outputs if o.get("output_type") == "error"]
     texts = "".join(o.get("text", "") for o in outputs)
     assert "widget Viz3dWidget" in texts and "orbit moved pixels" in texts and "selected conv3 channel 7" in texts
+    assert "frames pushed while training: 7 for 6 steps" in texts  # the training cells asserted the pictures
     pngs = [o["data"]["image/png"] for o in outputs if "image/png" in o.get("data", {})]
     assert pngs
     import base64

@@ -6,12 +6,23 @@ key still moving (each frame then asks for the next, paced by the browser's
 confirmations). Where widgets cannot run (a static render of the notebook,
 nbconvert, GitHub), the output keeps ``_repr_png_``: the offscreen still of
 the current view. Needs ``viz3d[notebook]``.
+
+While a cell runs (a training loop under ``viz3d.watch``) the kernel's event
+loop waits: jupyter_rfb's scheduled draws, the browser's frame confirmations
+and even its "a view is visible" message only arrive after the cell. So the
+loop's own calls (:meth:`Viz3dWidget.flush`, from each ``step()``) push frames
+themselves, paced on the kernel's side instead of the browser's: at most one
+per ``busy_min_interval`` and never more than ``busy_frame_share`` of the
+cell's time, each showing the newest state (snapshots in between are
+skipped, not queued). The browser plays them as they come; after the cell,
+jupyter_rfb's own pacing takes over again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import io
+import time
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +35,8 @@ from viz3d.session.navigation import checked_size
 from viz3d.session.session import Session
 
 MESSAGE_GRACE_SECONDS = 0.05  # redraw just after a status message expired, to take it off the HUD
+BUSY_FRAME_SHARE = 0.2  # while a cell trains, rendering takes at most this share of its time
+BUSY_MIN_INTERVAL = 1 / 15  # and frames come at most this often (the browser decodes each one)
 
 
 def png_bytes(image: np.ndarray) -> bytes:
@@ -38,7 +51,12 @@ class Viz3dWidget(RemoteFrameBuffer):
 
     ``widget.session`` is the :class:`~viz3d.session.Session`: fly to a layer,
     select a unit, set the colormap or load a tour from Python, and the widget follows.
+    ``busy_frame_share`` and ``busy_min_interval`` pace the frames :meth:`flush`
+    pushes while a cell keeps the kernel busy.
     """
+
+    busy_frame_share = BUSY_FRAME_SHARE
+    busy_min_interval = BUSY_MIN_INTERVAL
 
     def __init__(
         self,
@@ -53,6 +71,9 @@ class Viz3dWidget(RemoteFrameBuffer):
         self.view.on_quit = self.close
         self.view.show_now = lambda: self.send_frame(self.view.frame())
         self._expiry: asyncio.TimerHandle | None = None
+        self._stale = True  # the session changed since the last frame (nothing drawn yet: it has)
+        self._next_push = 0.0  # perf_counter time before which flush() sends nothing
+        self.frames_rendered = 0
         session.events.changed.append(self._on_session_change)
 
     @property
@@ -63,9 +84,27 @@ class Viz3dWidget(RemoteFrameBuffer):
     def _on_session_change(self, name: str) -> None:
         self.request_draw()
 
-    def flush(self) -> None:
-        """Send the requested frame now: a cell running a training loop keeps the kernel's event loop waiting."""
-        self._rfb_maybe_draw()
+    def request_draw(self) -> None:
+        """Ask for a frame: jupyter_rfb draws it when the loop and the browser are ready, or :meth:`flush` does."""
+        self._stale = True
+        super().request_draw()
+
+    def flush(self, force: bool = False) -> bool:
+        """From a running cell: send a frame of the newest state now if one is due; True when one was sent.
+
+        Due means the session changed since the last frame and the pacing
+        allows (``force`` skips the pacing: the loop's last state). Never waits
+        for the browser, whose confirmations cannot arrive while the cell runs.
+        """
+        if not self._stale or self.view.closed:
+            return False
+        start = time.perf_counter()
+        if not force and start < self._next_push:
+            return False
+        self.send_frame(self.get_frame())
+        spent = time.perf_counter() - start
+        self._next_push = start + max(self.busy_min_interval, spent / self.busy_frame_share)
+        return True
 
     def handle_event(self, event: dict[str, Any]) -> None:
         """jupyter_rfb's entry for browser events: pointer, wheel, keys, resize, close."""
@@ -76,9 +115,11 @@ class Viz3dWidget(RemoteFrameBuffer):
 
     def get_frame(self) -> np.ndarray:
         """The next frame (jupyter_rfb calls this when a draw was requested and the browser is ready)."""
+        self._stale = False
         if self.view.tick():
             self.request_draw()  # still moving: the next frame follows once the browser confirms this one
         frame = self.view.frame()
+        self.frames_rendered += 1
         self._expire_message_later()
         return frame
 

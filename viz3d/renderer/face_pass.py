@@ -38,9 +38,23 @@ UNIFORMS = (
     "u_activation",
     "u_ranges",
     "u_lut",
+    "u_filter_taps",
 )
 # Texture units of the pass's samplers.
 ACTIVATION_UNIT, RANGES_UNIT, LUT_UNIT = 0, 1, 2
+# Most samples per pixel axis averaged over a pixel's footprint on a face (slab_face.frag):
+# 4 (16 a pixel) takes far tiles' moire away, at no visible cost on a GPU; 1 samples once (no
+# prefilter). Software GL pays for every sample (the ResNet-50 overview's frame ×4.6 at 4 on
+# llvmpipe, ×2.2 at 2, benchmarks/bench_prefilter.py), so there the default is 2.
+FILTER_TAPS = 4
+SOFTWARE_FILTER_TAPS = 2
+SOFTWARE_GL = ("llvmpipe", "softpipe", "swrast", "swiftshader")
+
+
+def default_filter_taps(gl_renderer: str) -> int:
+    """The prefilter's samples per pixel axis for a GL renderer string (``GL_RENDERER``)."""
+    name = gl_renderer.lower()
+    return SOFTWARE_FILTER_TAPS if any(s in name for s in SOFTWARE_GL) else FILTER_TAPS
 
 
 @dataclass(frozen=True)
@@ -85,8 +99,13 @@ class FacePass:
             self._locations[name] = int(GL.glGetUniformLocation(program_handle, name))
         self._corner_location = int(GL.glGetAttribLocation(program_handle, "a_corner"))
 
-    def draw(self, mvp: np.ndarray, base_color: Sequence[float], items: Sequence[FaceItem]) -> None:
-        """Draw ``items`` into the bound framebuffer with the GL state already set (depth test on)."""
+    def draw(
+        self, mvp: np.ndarray, base_color: Sequence[float], items: Sequence[FaceItem], filter_taps: int = FILTER_TAPS
+    ) -> None:
+        """Draw ``items`` into the bound framebuffer with the GL state already set (depth test on).
+
+        ``filter_taps``: most samples per pixel axis averaged over a pixel's footprint (1: no prefilter).
+        """
         from OpenGL import GL
 
         if not items:
@@ -108,6 +127,7 @@ class FacePass:
         GL.glUniform1i(loc["u_activation"], ACTIVATION_UNIT)
         GL.glUniform1i(loc["u_ranges"], RANGES_UNIT)
         GL.glUniform1i(loc["u_lut"], LUT_UNIT)
+        GL.glUniform1i(loc["u_filter_taps"], max(1, int(filter_taps)))
         GL.glBindBuffer(GL.GL_ARRAY_BUFFER, vbo)
         GL.glEnableVertexAttribArray(self._corner_location)
         GL.glVertexAttribPointer(self._corner_location, 2, GL.GL_FLOAT, GL.GL_FALSE, 0, None)

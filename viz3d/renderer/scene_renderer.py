@@ -22,7 +22,7 @@ from viz3d.layout.connections import ConnectionSet
 from viz3d.layout.panel import PanelQuad
 from viz3d.renderer.boxes import SLAB_COLOR, BoxLayer
 from viz3d.renderer.connections import ConnectionLayer
-from viz3d.renderer.face_pass import FaceItem, FacePass
+from viz3d.renderer.face_pass import FaceItem, FacePass, default_filter_taps
 from viz3d.renderer.geometry import gl_matrix
 from viz3d.renderer.labels import LabelLayer
 from viz3d.renderer.layer_textures import LayerTextures, LayerTextureSet
@@ -89,6 +89,9 @@ class SceneRenderer:
         self.connection_budget = CONNECTION_BUDGET
         self.connections: dict[str, list[ConnectionSet]] = {}  # what is asked to be drawn, by kind
         self.cut_z = float("inf")  # hide everything with a larger z (nearer the input)
+        # Far tiles averaged over each pixel's footprint, at most this many samples an axis (1: one a
+        # pixel); None until the GL is known: 4 on a GPU, 2 on software GL (see face_pass).
+        self.filter_taps: int | None = None
         self._max_texture_size = max_texture_size
         self._upload_request = upload
         self._gl_ready = False
@@ -106,6 +109,10 @@ class SceneRenderer:
         self.textures = LayerTextureSet(
             self.trace, self.texture_format, self._max_texture_size, self._upload_request, self.canvas
         )
+        if self.filter_taps is None:
+            from viz3d.renderer.context import gl_info
+
+            self.filter_taps = default_filter_taps(gl_info()["renderer"])
         self.textures.set_colormap(self.colormap)
         quad = np.array([[0, 0], [1, 0], [0, 1], [1, 1]], np.float32)
         self._face_prog = gloo.Program(load_shader("slab_face.vert"), load_shader("slab_face.frag"))
@@ -271,7 +278,7 @@ class SceneRenderer:
                     faces.append(
                         FaceItem(slab, layer.activation, layer.ranges, lut, plan.pack, plan.depth, node.display_rgb)
                     )
-            self._faces.draw(mvp, tuple(SLAB_COLOR * 1.4), faces)
+            self._faces.draw(mvp, tuple(SLAB_COLOR * 1.4), faces, self.filter_taps or 1)
         self._panel.draw(mvp)
         if not self._curves.empty:
             gloo.set_state(blend=True, blend_func=("src_alpha", "one_minus_src_alpha"), depth_test=True)

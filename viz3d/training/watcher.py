@@ -114,23 +114,27 @@ class Watcher:
 
             self.window = notebook_widget(self.session, size)
             display(self.window)
-            return
-        from viz3d.app.window import ViewerWindow
+        else:
+            from viz3d.app.window import ViewerWindow
 
-        self.window = ViewerWindow(self.session, title="viz3d: training", backend=backend)
-        if backend != "egl":
-            self.window.canvas.show()
+            self.window = ViewerWindow(self.session, title="viz3d: training", backend=backend)
+            if backend != "egl":
+                self.window.canvas.show()
         self._pump()
 
-    def _pump(self) -> None:
-        """Handle the window's pending events and draw if something changed; never waits for input."""
+    def _pump(self, last: bool = False) -> None:
+        """Handle the window's pending events and draw if something changed; never waits for input.
+
+        A notebook widget paces its frames itself (the kernel's event loop waits
+        while the cell trains); ``last`` sends the final state whatever the pace.
+        """
         window = self.window
         if window is None or getattr(window, "closed", False):
             return
         if hasattr(window, "canvas"):
             window.canvas.app.process_events()
-        else:
-            window.flush()  # the notebook widget: the kernel's event loop waits while a cell trains
+        elif not window.view.closed:
+            window.flush(force=last)
 
     def _show(self, snapshot: Snapshot) -> None:
         """Put ``snapshot`` on the session's timeline: shown in place unless the user scrubbed back."""
@@ -204,6 +208,7 @@ class Watcher:
         latest = self.ring.latest
         if latest is not None and latest.step != self.steps:
             self._show(self._snapshot())
+        self._pump(last=True)
         self._read_pending()
         if self.run is not None:
             self.run.write_index(self.history)
