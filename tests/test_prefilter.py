@@ -100,3 +100,26 @@ def test_software_gl_takes_fewer_samples_by_default(gl: Any) -> None:
     renderer.initialize()
     assert renderer.filter_taps == default_filter_taps(gl_info()["renderer"])
     renderer.delete()
+
+
+def test_a_moving_view_is_drawn_with_one_sample_and_the_still_frame_after_with_the_filter(gl: Any) -> None:
+    from viz3d.export.offscreen import OffscreenView
+    from viz3d.session import Session, ViewOptions
+
+    trace = checkerboard_layer(4)
+    session = Session(trace, options=ViewOptions(labels=False, connections=frozenset()), size=SIZE)
+    cam = OrbitCamera(
+        target=session.camera.target, distance=session.camera.distance * 2.5, azimuth=50.0, elevation=30.0
+    )
+    with OffscreenView(session, SIZE) as view:
+        view.frame()
+        assert view.view.renderer is not None
+        view.view.renderer.filter_taps = FILTER_TAPS
+        still = view.frame(camera=cam)[..., :3].astype(int)
+        view.view.moving = True
+        moving = view.frame(camera=cam)[..., :3].astype(int)
+        view.view.renderer.filter_taps = 1
+        view.view.moving = False
+        single = view.frame(camera=cam)[..., :3].astype(int)
+    assert np.array_equal(moving, single)  # while moving: one sample a pixel
+    assert np.abs(still - single).max() > 30  # at rest: the prefiltered picture

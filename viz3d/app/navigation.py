@@ -88,6 +88,11 @@ class Navigator:
         self._drag_last = np.asarray(pos, float)
         self._dragging = False
 
+    @property
+    def dragging(self) -> bool:
+        """Whether a drag (orbit, look or pan) is under way."""
+        return self._dragging
+
     def release(self, pos: Sequence[float]) -> None:
         """A release without a drag is a click: fly to a minimap node, else select (Shift: pin) what is under it."""
         if self._scrubbing:

@@ -85,7 +85,7 @@ class ViewerWindow(KeyActions):
         ev.draw.connect(self.on_draw)
         ev.resize.connect(self.on_resize)
         ev.mouse_press.connect(lambda e: self.nav.press(e.pos, e.button, e.modifiers))
-        ev.mouse_release.connect(lambda e: self.guarded(self.nav.release, e.pos))
+        ev.mouse_release.connect(self.on_mouse_release)
         ev.mouse_move.connect(self.on_mouse_move)
         ev.mouse_wheel.connect(lambda e: self.nav.wheel(e.pos, float(e.delta[1])))
         ev.mouse_double_click.connect(lambda e: self.guarded(self.nav.double_click, e.pos))
@@ -142,6 +142,7 @@ class ViewerWindow(KeyActions):
         unit = physical[0] / self.size[0]
         self.view.sync()  # the inset reads the renderer's ranges
         self.hud.prepare(self.size, physical, self.fps())  # before the scene: labels keep clear of the panels
+        self.view.moving = self.timer.running or self.nav.dragging
         self.view.draw(physical, pixel_scale=unit, keep_out=self.hud.rects(unit))
         self.hud.draw(physical, unit)
         gloo.set_viewport(0, 0, *physical)
@@ -176,6 +177,12 @@ class ViewerWindow(KeyActions):
             if text != self.hud.hover_text:
                 self.hud.hover_text = text
                 self.canvas.update()
+
+    def on_mouse_release(self, event: Any) -> None:
+        dragged = self.nav.dragging
+        self.guarded(self.nav.release, event.pos)
+        if dragged:
+            self.canvas.update()  # the still frame, prefiltered
 
     def on_key_press(self, event: Any) -> None:
         name = getattr(event.key, "name", None) if event.key is not None else None

@@ -117,6 +117,7 @@ class NotebookView(KeyActions):
 
     def frame(self) -> np.ndarray:
         """The view with its HUD and inset, as the widget streams it: (H, W, 4) uint8 RGBA."""
+        self.offscreen.view.moving = self.animating or self.nav.dragging
         return self.offscreen.frame(panels=self.hud)
 
     def still(self) -> np.ndarray:
@@ -142,8 +143,9 @@ class NotebookView(KeyActions):
         return False
 
     def _on_pointer_up(self, event: dict[str, Any], pos: tuple[float, float], modifiers: set[str]) -> bool:
+        dragged = self.nav.dragging
         self.guarded(self.nav.release, pos)
-        return False
+        return dragged  # after a drag: the still frame, prefiltered
 
     def _on_pointer_move(self, event: dict[str, Any], pos: tuple[float, float], modifiers: set[str]) -> bool:
         """Drag, or update the hover line (a redraw only when its text changed)."""

@@ -248,12 +248,15 @@ class SceneRenderer:
         pixel_scale: float = 1.0,
         eye: np.ndarray | None = None,
         keep_out: Sequence[tuple[float, float, float, float]] = (),
+        moving: bool = False,
     ) -> None:
         """Draw the whole scene into the bound framebuffer of ``size`` pixels.
 
         ``eye`` (the camera position) is used in volume mode for the rays;
         it is recovered from the matrix when omitted. No label is drawn
         under a ``keep_out`` rectangle (device pixels: panels drawn on top).
+        ``moving`` (the view is being dragged or flown) draws faces with one
+        sample a pixel: the prefilter's cost goes to the still frame after.
         """
         from vispy import gloo
 
@@ -278,7 +281,7 @@ class SceneRenderer:
                     faces.append(
                         FaceItem(slab, layer.activation, layer.ranges, lut, plan.pack, plan.depth, node.display_rgb)
                     )
-            self._faces.draw(mvp, tuple(SLAB_COLOR * 1.4), faces, self.filter_taps or 1)
+            self._faces.draw(mvp, tuple(SLAB_COLOR * 1.4), faces, 1 if moving else (self.filter_taps or 1))
         self._panel.draw(mvp)
         if not self._curves.empty:
             gloo.set_state(blend=True, blend_func=("src_alpha", "one_minus_src_alpha"), depth_test=True)

@@ -47,6 +47,9 @@ class SceneView:
         self.renderer: SceneRenderer | None = None
         self.builds = 0  # renderers built so far (caches of derived pictures key on it)
         self._pick_buffer: Any = None
+        # Set by the front end while the view moves (a drag, a flight, held keys): frames are then drawn
+        # without the prefilter, and the still frame after with it.
+        self.moving = False
         self._handlers: list[tuple[Any, Callable[[], object]]] = []
         for signal_name, stale in _STALE.items():
             signal = getattr(session.events, signal_name)
@@ -127,7 +130,7 @@ class SceneView:
         renderer = self.sync()
         cam = camera or self.session.camera
         vp = cam.view_projection(size[0] / size[1])
-        renderer.draw(vp, size, pixel_scale=pixel_scale, eye=cam.eye, keep_out=keep_out)
+        renderer.draw(vp, size, pixel_scale=pixel_scale, eye=cam.eye, keep_out=keep_out, moving=self.moving)
 
     def pick(self, size: tuple[int, int], x: int, y: int) -> PickHit | None:
         """What is drawn at device pixel (x, y) (y down) of a ``size`` view."""
