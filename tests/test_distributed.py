@@ -120,3 +120,23 @@ def test_ranks_load_and_differ_in_activations_not_in_weights(runs: Path, kind: s
         load_run(run, rank=2)
     with pytest.raises(Viz3dError, match="no snapshot of step 99"):
         rank_difference(run, structure, 99)
+
+
+@launched
+def test_replay_shows_any_rank_and_the_difference_between_ranks(runs: Path, tmp_path: Path) -> None:
+    from viz3d.cli import _build_parser, main
+    from viz3d.cli_replay import open_replay
+
+    run = runs / "ddp"
+    (r0, _), (r1, _) = load_run(run, rank=0), load_run(run, rank=1)
+    parser = _build_parser()
+    one = open_replay(parser.parse_args(["replay", str(run), "--rank", "1"]))
+    assert torch.equal(one.trace.node("conv1").display, r1[-1].activations["conv1"])
+    diff = open_replay(parser.parse_args(["replay", str(run), "--rank", "1", "--against-rank", "0", "--step", "1"]))
+    expected = r1[1].activations["conv1"] - r0[1].activations["conv1"]
+    assert diff.options.colormap == "coolwarm" and torch.allclose(diff.trace.node("conv1").display, expected)
+    assert [s.step for s in diff.timeline] == list(range(STEPS + 1))
+    out = tmp_path / "diff.png"
+    assert main(["replay", str(run), "--against-rank", "1", "--render", str(out), "--size", "160x90"]) == 0
+    assert out.stat().st_size > 0
+    assert main(["replay", str(run), "--rank", "5"]) == 2  # one line: the ranks there are

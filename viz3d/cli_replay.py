@@ -34,6 +34,13 @@ def add_replay_parser(sub: Any) -> None:
         "--model", default="default", help="the trained architecture: 'default', 'MODULE:FN' or 'file.py:FN'"
     )
     p.add_argument("--step", type=int, default=None, help="the snapshot to open at (default: the last)")
+    p.add_argument("--rank", type=int, default=0, help="a distributed run: the rank to show (default 0)")
+    p.add_argument(
+        "--against-rank",
+        type=int,
+        default=None,
+        help="a distributed run: show --rank minus this rank at every step (coolwarm, one symmetric range a layer)",
+    )
     p.add_argument("--render", default=None, help="write this snapshot as a PNG instead of opening a window")
     p.add_argument("--record", default=None, help="play the timeline into OUT.mp4, OUT.gif or a frames folder")
     p.add_argument("--fps", type=float, default=REPLAY_FPS, help="recording: snapshots per second of video")
@@ -76,14 +83,20 @@ def open_replay(args: argparse.Namespace) -> Any:
     from viz3d.capture import capture
     from viz3d.loading import load_model_spec
     from viz3d.session import Session
-    from viz3d.session.run_folder import load_run, read_index
+    from viz3d.session.comparing import rank_difference_snapshots
+    from viz3d.session.run_folder import load_run, read_index, run_ranks
 
     if not Path(args.run_dir).is_dir():
         raise Viz3dError(f"run folder {args.run_dir} does not exist: pass a folder written by viz3d.watch(run_dir=...)")
-    read_index(args.run_dir)  # a folder that is not a run fails here, before anything loads
+    ranks = run_ranks(args.run_dir)
+    for rank in (args.rank, args.against_rank):
+        if rank is not None and rank not in ranks:
+            there = ", ".join(map(str, ranks)) or "none"
+            raise Viz3dError(f"{args.run_dir} holds no rank {rank}: its ranks are {there}")
+    read_index(args.run_dir, args.rank)  # a folder that is not a run fails here, before anything loads
     options = view_options_from_args(args)
     with Console(stderr=True).status("loading the run...", spinner="dots"):
-        snapshots, history = load_run(args.run_dir)
+        snapshots, history = load_run(args.run_dir, rank=args.rank)
         if not snapshots:
             raise Viz3dError(f"{args.run_dir} holds no snapshots yet: nothing to replay")
         steps = [s.step for s in snapshots]
@@ -94,6 +107,10 @@ def open_replay(args: argparse.Namespace) -> Any:
         _load_weights(model, snapshots[0], args.model)
         probe = _probe(snapshots[0])
         template = capture(model, probe, group_depth=args.group_depth)
+        if args.against_rank is not None:
+            snapshots = rank_difference_snapshots(args.run_dir, snapshots, args.against_rank)
+            steps = [s.step for s in snapshots]
+            options = options.with_(colormap="coolwarm")  # signed: ranges symmetric around zero, per layer
     session = Session(template, model=model, inputs=[probe], options=options, size=args.size, camera=args.camera)
     index = steps.index(args.step) if args.step is not None else len(steps) - 1
     session.set_timeline(snapshots, history, template, index=index)

@@ -15,7 +15,7 @@ reads two ranks' snapshots of one step from a distributed run's folder.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -28,7 +28,7 @@ from viz3d.capture.trace import Trace
 from viz3d.capture.weights import weights_trace
 from viz3d.errors import Viz3dError
 from viz3d.session.options import ViewOptions
-from viz3d.session.run_folder import load_step
+from viz3d.session.run_folder import load_run, load_step
 from viz3d.session.timeline import Snapshot
 
 Compared = Literal["activations", "weights"]
@@ -115,6 +115,27 @@ def rank_difference(
     """
     a, b = (load_step(run_dir, step, rank) for rank in ranks)
     return snapshot_difference(structure, a, b, what)
+
+
+def rank_difference_snapshots(run_dir: str | Path, snapshots: Sequence[Snapshot], other_rank: int) -> list[Snapshot]:
+    """Each of ``snapshots`` minus ``other_rank``'s snapshot of the same step (steps only one rank has are left out).
+
+    The differences are snapshots themselves (activations and weights b − a,
+    the metrics of ``snapshots``), so a timeline scrubs them like any run.
+    """
+    others = {s.step: s for s in load_run(run_dir, rank=other_rank)[0]}
+    out = []
+    for snap in snapshots:
+        other = others.get(snap.step)
+        if other is None:
+            continue
+        theirs = other.activations
+        acts = {k: v.float() - theirs[k].float() for k, v in snap.activations.items() if k in theirs}
+        weights = {k: v.float() - other.weights[k].float() for k, v in snap.weights.items() if k in other.weights}
+        out.append(Snapshot(snap.step, snap.wall_time, dict(snap.metrics), acts, weights))
+    if not out:
+        raise Viz3dError(f"rank {other_rank} of {run_dir} has no snapshot of the same steps to compare with")
+    return out
 
 
 class Comparing:
