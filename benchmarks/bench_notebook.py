@@ -29,7 +29,7 @@ from torch import nn
 
 from viz3d.models.default_net import default_model
 from viz3d.models.shapes import sample_image
-from viz3d.session import Session
+from viz3d.session import Session, ViewOptions
 
 
 def networks() -> dict[str, tuple[nn.Module, torch.Tensor, str]]:
@@ -49,7 +49,7 @@ class OrbitDrag:
     def __init__(self, model: nn.Module, x: torch.Tensor, select: str, size: tuple[int, int]) -> None:
         from viz3d.notebook.widget import Viz3dWidget
 
-        session = Session.from_model(model, x, size=size)
+        session = Session.from_model(model, x, options=ViewOptions(max_slabs=None), size=size)  # every unit
         self.widget = Viz3dWidget(session, size)
         session.select(select)  # the inset is drawn too
         self.widget.get_frame()  # textures, shaders and panels made once

@@ -29,7 +29,7 @@ import numpy as np
 import torch
 from common import gl_finish, median_time, row
 
-from viz3d.session import Session
+from viz3d.session import Session, ViewOptions
 
 SIZE = (1280, 720)
 ERROR_SIZE = (640, 360)
@@ -60,7 +60,8 @@ def main() -> None:
     from viz3d.renderer.offscreen import Framebuffer, render_frame
 
     torch.manual_seed(0)
-    session = Session.from_model(resnet50(), torch.rand(1, 3, 224, 224), size=SIZE)
+    unfolded = ViewOptions(max_slabs=None)  # all 176 units, as the figures say
+    session = Session.from_model(resnet50(), torch.rand(1, 3, 224, 224), options=unfolded, size=SIZE)
     with OffscreenView(session, SIZE) as view:
         renderer = view.renderer
         renderer.show_labels = False  # text is drawn alike at every tap count; at 8x it only blurs the error
