@@ -140,3 +140,7 @@ def test_replay_shows_any_rank_and_the_difference_between_ranks(runs: Path, tmp_
     assert main(["replay", str(run), "--against-rank", "1", "--render", str(out), "--size", "160x90"]) == 0
     assert out.stat().st_size > 0
     assert main(["replay", str(run), "--rank", "5"]) == 2  # one line: the ranks there are
+    assert main(["replay", str(run), "--against-rank", "1", "--step", "99", "--render", str(out)]) == 2
+    assert diff.options.prediction is False and diff.options.input_rgb is False  # no answer, no photo of a difference
+    with pytest.raises(Viz3dError, match="explains one model"):
+        diff.update(show="gradients")

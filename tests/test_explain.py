@@ -273,3 +273,118 @@ def test_gradients_on_cuda_equal_the_cpu_ones() -> None:
     for node_id, grad in cpu.gradients.items():
         assert gpu.gradients[node_id].is_cuda
         assert torch.allclose(gpu.gradients[node_id].cpu(), grad, atol=1e-4)
+
+
+class InPlace(nn.Module):
+    """torchvision's residual (``out += identity``, ReLU(inplace=True)), an in-place op on a view, a module run twice."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.c1 = nn.Conv2d(3, 4, 3, padding=1)
+        self.c2 = nn.Conv2d(4, 4, 3, padding=1)
+        self.relu = nn.ReLU(inplace=True)
+        self.fc = nn.Linear(4, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.c1(x)
+        out = self.c2(y)
+        out += y
+        z = out[:, :2]
+        z.mul_(2)  # changes out through the view
+        out = self.relu(out)
+        out = self.relu(self.c2(out))
+        return self.fc(out.mean((2, 3)))
+
+
+def delta_gradients(model: nn.Module, x: torch.Tensor, cls: int) -> dict[tuple[nn.Module, int], torch.Tensor]:
+    """d logit / d (each module call's output as it was made): a zero added to each output (independent of viz3d)."""
+    calls: dict[nn.Module, int] = {}
+    deltas: dict[tuple[nn.Module, int], torch.Tensor] = {}
+
+    def add_delta(m: nn.Module, args: Any, output: torch.Tensor) -> torch.Tensor:
+        k = calls.get(m, 0)
+        calls[m] = k + 1
+        deltas[(m, k)] = torch.zeros_like(output, requires_grad=True)
+        return output + deltas[(m, k)]
+
+    handles = [m.register_forward_hook(add_delta) for m in model.children()]
+    try:
+        logit = model(x)[0, cls]
+    finally:
+        for h in handles:
+            h.remove()
+    grads = torch.autograd.grad(logit, list(deltas.values()))
+    return dict(zip(deltas, grads, strict=True))
+
+
+@pytest.mark.parametrize("method", ["fx", "hooks"])
+def test_in_place_ops_views_and_repeated_modules_keep_the_forward_and_every_gradient(method: str) -> None:
+    torch.manual_seed(5)
+    model = InPlace().eval()
+    x = torch.rand(1, 3, 8, 8)
+    with torch.no_grad():
+        expected = model(x)
+    e = explain(model, x, Target(class_index=1), method=method)
+    plain = viz3d.trace(model, x, method=method)
+    assert [n.name for n in e.trace.nodes] == [n.name for n in plain.nodes]  # the same structure as capture
+    assert torch.allclose(e.trace.nodes[-1].tensor, expected, atol=1e-6)  # the forward is the model's own
+    assert e.score == pytest.approx(float(expected[0, 1]), abs=1e-6)
+    shown = [n for n in e.trace.nodes if n.display is not None]
+    assert all(n.id in e.gradients for n in shown)  # every slab has its gradient, in-place or not
+    ref = delta_gradients(model, x, 1)
+    for node in e.trace.nodes:
+        if node.module is None:
+            continue
+        call = int(node.name.split("#")[1]) - 1 if "#" in node.name else 0
+        want = ref[(node.module, call)][0].flatten()
+        assert torch.allclose(e.gradients[node.id].flatten()[: want.numel()], want, atol=1e-5), node.name
+
+
+def test_a_snapshot_s_weights_are_explained_and_the_model_keeps_its_own() -> None:
+    torch.manual_seed(6)
+    model, other = TinyResNet().eval(), TinyResNet().eval()
+    x = torch.rand(1, 3, 16, 16)
+    before = copy.deepcopy(model.state_dict())
+    saved = {k: v.clone() for k, v in other.state_dict().items() if v.is_floating_point()}
+    got = explain(model, x, Target(class_index=2), weights=saved)
+    want = explain(other, x, Target(class_index=2))
+    assert got.score == pytest.approx(want.score, abs=1e-6)
+    assert all(torch.equal(got.gradients[i], want.gradients[i]) for i in want.gradients)
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    with pytest.raises(Viz3dError, match="not in this model"):
+        explain(model, x, weights={"nope.weight": torch.zeros(1)})
+
+
+def test_new_captures_in_an_explaining_view_are_explained_again() -> None:
+    torch.manual_seed(7)
+    model = TinyResNet().eval()
+    a, b = torch.rand(1, 3, 16, 16), torch.rand(1, 3, 16, 16)
+    session = Session.from_model(model, [a, b], options=ViewOptions(show="gradients", target=1))
+    first = session.explanation()
+    session.next_input()  # a new capture of the same shapes: compared by identity, never by value
+    second = session.explanation()
+    assert second is not first and second.score == pytest.approx(explain(model, b, Target(class_index=1)).score)
+    session.show_trace(viz3d.trace(model, b))  # a training step's capture of the shown input
+    third = session.explanation()
+    assert third is not second and third.score == pytest.approx(second.score)
+
+
+def test_a_failed_change_leaves_capture_options_and_view_together() -> None:
+    session = Session.from_model(TinyResNet().eval(), torch.rand(1, 3, 16, 16))
+    session.update(show="gradients", target="stem.0:1")
+    before = [n.name for n in session.captured.nodes]
+    with pytest.raises(Viz3dError, match=r"unknown target 'stem\.0:1'"):
+        session.update(group_depth=1)  # folded, stem.0 is no layer: the target names nothing
+    assert session.options.group_depth is None and [n.name for n in session.captured.nodes] == before
+    session.update(show="attribution", layout_mode="volume")  # changed together: both take effect
+    assert session.layout.mode == "volume"
+
+
+def test_u_on_a_cell_of_a_vector_explains_that_cell() -> None:
+    model = nn.Sequential(nn.Flatten(), nn.Linear(12, 16), nn.ReLU(), nn.Linear(16, 3)).eval()
+    session = Session.from_model(model, torch.rand(1, 3, 2, 2), options=ViewOptions(show="gradients"))
+    session.select("1:0:1:2")  # the hidden Linear's 16 units as 4x4 cells: unit 6
+    session.target_selection()
+    assert session.options.target == "1:0:1:2" and session.target() == Target(unit="1", channel=0, position=(1, 2))
+    e = session.explanation()
+    assert torch.allclose(e.gradients[1].flatten()[:12], model[1].weight[6].detach())  # d unit 6 / d input

@@ -221,6 +221,8 @@ def _render_to_png(args: argparse.Namespace, model_spec: str, weights: str | Non
     from viz3d.session import VIEWS
 
     explains = VIEWS[options.show].explains  # a backward pass: the model itself, not only its capture
+    if explains:
+        options = options.with_(max_slabs=None)  # the layers as captured above, folded only by --group-depth
     with console.status(f"rendering {args.size[0]}x{args.size[1]}...", spinner="dots"):
         image = render(
             model if explains else trace,

@@ -89,6 +89,8 @@ def open_replay(args: argparse.Namespace) -> Any:
     if not Path(args.run_dir).is_dir():
         raise Viz3dError(f"run folder {args.run_dir} does not exist: pass a folder written by viz3d.watch(run_dir=...)")
     ranks = run_ranks(args.run_dir)
+    if not ranks:
+        read_index(args.run_dir)  # a folder that is not a run: its own one-line error
     for rank in (args.rank, args.against_rank):
         if rank is not None and rank not in ranks:
             there = ", ".join(map(str, ranks)) or "none"
@@ -99,18 +101,20 @@ def open_replay(args: argparse.Namespace) -> Any:
         snapshots, history = load_run(args.run_dir, rank=args.rank)
         if not snapshots:
             raise Viz3dError(f"{args.run_dir} holds no snapshots yet: nothing to replay")
-        steps = [s.step for s in snapshots]
-        if args.step is not None and args.step not in steps:
-            shown = ", ".join(map(str, steps[:8])) + (" ..." if len(steps) > 8 else "")
-            raise Viz3dError(f"no snapshot of step {args.step} in {args.run_dir}: its steps are {shown}")
         model = load_model_spec(args.model)
         _load_weights(model, snapshots[0], args.model)
         probe = _probe(snapshots[0])
         template = capture(model, probe, group_depth=args.group_depth)
         if args.against_rank is not None:
             snapshots = rank_difference_snapshots(args.run_dir, snapshots, args.against_rank)
-            steps = [s.step for s in snapshots]
-            options = options.with_(colormap="coolwarm")  # signed: ranges symmetric around zero, per layer
+            # Signed values: coolwarm's ranges are symmetric around zero, per layer; the input is a difference
+            # too (no picture), and a softmax of logit differences is no answer.
+            options = options.with_(colormap="coolwarm", input_rgb=False, prediction=False)
+        steps = [s.step for s in snapshots]
+        if args.step is not None and args.step not in steps:
+            shown = ", ".join(map(str, steps[:8])) + (" ..." if len(steps) > 8 else "")
+            both = f" of both ranks {args.rank} and {args.against_rank}" if args.against_rank is not None else ""
+            raise Viz3dError(f"no snapshot of step {args.step}{both} in {args.run_dir}: its steps are {shown}")
     session = Session(template, model=model, inputs=[probe], options=options, size=args.size, camera=args.camera)
     index = steps.index(args.step) if args.step is not None else len(steps) - 1
     session.set_timeline(snapshots, history, template, index=index)

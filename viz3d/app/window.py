@@ -226,6 +226,7 @@ class ViewerWindow(KeyActions):
         """Save the 3D view (without panels) as a PNG at ``scale`` × the window size, lines and text scaled too."""
         from viz3d.app.screenshot import save_screenshot
 
+        self.view.moving = False  # a still: prefiltered
         path = save_screenshot(self.view, self.canvas, self.size, self.physical_size, scale, self.output_dir)
         self.session.say(f"saved {path}")
         return path

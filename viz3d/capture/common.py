@@ -155,6 +155,16 @@ class RawNode:
     inputs: list[int]
     spec: SpatialOp = UNKNOWN
     module: nn.Module | None = None
+    grad_edge: Any = None  # with gradients on: where autograd takes d/d(this output as it was made)
+
+
+def gradient_edge(t: torch.Tensor) -> Any:
+    """The autograd edge of ``t`` as it is now (None when nothing it depends on asks for a gradient).
+
+    A gradient asked for through the edge is that of this value, even after
+    later in-place ops change the tensor (ReLU(inplace=True) after a conv).
+    """
+    return torch.autograd.graph.get_gradient_edge(t) if t.requires_grad else None
 
 
 ONE_D_MODULES = (nn.Conv1d, nn.ConvTranspose1d, nn.BatchNorm1d, nn.MaxPool1d, nn.AvgPool1d, nn.AdaptiveAvgPool1d)

@@ -20,6 +20,7 @@ from viz3d.capture.common import (
     forward_error,
     function_kind,
     function_name,
+    gradient_edge,
     is_inplace,
     module_kind,
     param_count,
@@ -66,6 +67,7 @@ class _Recorder(fx.Interpreter):
         self.x = x
         self.values: dict[fx.Node, Any] = {}
         self.slices: dict[fx.Node, SpatialOp | list[SpatialOp]] = {}
+        self.edges: dict[fx.Node, list[Any]] = {}  # with gradients on: each output's gradient edge
         self.failure: str | None = None
 
     def run_node(self, n: fx.Node) -> Any:
@@ -81,6 +83,8 @@ class _Recorder(fx.Interpreter):
             self.failure = str(forward_error(label, op, exc, self.model, self.x))
             raise Viz3dError(self.failure) from exc
         self.values[n] = out
+        if self.grad:
+            self.edges[n] = [gradient_edge(t) for t in flatten_tensors(out)]
         if n.op in ("call_function", "call_method"):
             self._record_slice(n, out)
         if self.progress is not None:
@@ -107,14 +111,9 @@ class _Recorder(fx.Interpreter):
         if n.args and isinstance(n.args[0], fx.Node) and n.args[0] in self.values:
             src = n.args[0]
             value = self.values[src]
-            if not isinstance(value, torch.Tensor):
-                return
-            if self.grad:
-                # The op (and every later reader) gets a copy in the autograd graph; the record keeps
-                # the original, unmutated and still connected, so its gradient can be asked for.
-                self.env[src] = value.clone()
-            else:
-                # Keep a private copy for the record; the op may now mutate the original.
+            if isinstance(value, torch.Tensor):
+                # Keep a private copy for the record; the op may now mutate the original. (With gradients
+                # on, the gradient edge taken when the value was made still names the unmutated output.)
                 self.values[src] = value.detach().clone()
 
 
@@ -127,9 +126,9 @@ def capture_fx(
 ) -> tuple[list[RawNode], list[tuple[int, int]]]:
     """Run ``model`` on ``x`` through fx; returns raw nodes and (src, dst) pairs.
 
-    ``grad=True`` runs with autograd on and keeps every recorded output in the
-    graph (in-place ops work on copies), so gradients with respect to the
-    recorded outputs can be taken after.
+    ``grad=True`` runs with autograd on and gives each raw node the gradient
+    edge of its output as it was made (:func:`gradient_edge`), so gradients
+    with respect to it can be taken after, later in-place ops or not.
     """
     gm = trace_graph(model, group_depth)
     recorder = _Recorder(gm, model, x, progress, grad)
@@ -164,7 +163,11 @@ def capture_fx(
         specs = recorder.slices.get(n)
         if isinstance(specs, list):
             inputs = [i for a in n.all_input_nodes if a in index for i in index[a]]
-            items[n] = _add_pieces(raw, n, value, specs, inputs, _slice_parent(n, index, raw, values))
+            pieces = _add_pieces(raw, n, value, specs, inputs, _slice_parent(n, index, raw, values))
+            for i, at in enumerate(pieces):
+                if at >= 0 and i < len(recorder.edges.get(n, [])):
+                    raw[at].grad_edge = recorder.edges[n][i]
+            items[n] = pieces
             index[n] = [i for i in items[n] if i >= 0]
             continue
         module: nn.Module | None = None
@@ -192,9 +195,8 @@ def capture_fx(
             name = f"{name}#{count + 1}"  # a module called more than once
         inputs = [i for a in n.all_input_nodes if a in index for i in index[a]]
         index[n] = [len(raw)]
-        raw.append(
-            RawNode(name=name, op=op, kind=kind, params=params, output=value, inputs=inputs, spec=spec, module=module)
-        )
+        edge = recorder.edges.get(n, [None])[0]
+        raw.append(RawNode(name, op, kind, params, value, inputs, spec, module, grad_edge=edge))
     pairs = [(s, d) for d, r in enumerate(raw) for s in dict.fromkeys(r.inputs)]
     return raw, pairs
 

@@ -22,6 +22,7 @@ from viz3d.capture.common import (
     forward_error,
     function_kind,
     function_name,
+    gradient_edge,
     is_inplace,
     module_kind,
     param_count,
@@ -113,30 +114,11 @@ class _HookRecorder(TorchFunctionMode):
         if count:
             name = f"{name}#{count + 1}"
         index = len(self.raw)
-        self.raw.append(
-            RawNode(name=name, op=op, kind=kind, params=params, output=output, inputs=inputs, spec=spec, module=module)
-        )
+        edge = gradient_edge(tensors[0]) if self.grad else None
+        self.raw.append(RawNode(name, op, kind, params, output, inputs, spec, module, grad_edge=edge))
         for t in tensors:
             self.producer[id(t)] = index
             self.alive.append(t)
-
-    def passed_on(self, output: Any) -> Any:
-        """What the rest of the forward gets of a recorded output.
-
-        With gradients on, a copy in the autograd graph: later in-place ops
-        then change the copy, and the record stays the true, connected output
-        whose gradient is asked for. The copy stands for the same node.
-        """
-        if not self.grad or not isinstance(output, torch.Tensor) or id(output) not in self.producer:
-            return output
-        self.internal = True
-        try:
-            copy = output.clone()
-        finally:
-            self.internal = False
-        self.producer[id(copy)] = self.producer[id(output)]
-        self.alive.append(copy)
-        return copy
 
     # --- hooks ----------------------------------------------------------
     def pre_hook(self, module: nn.Module, args: tuple[Any, ...]) -> None:
@@ -144,7 +126,7 @@ class _HookRecorder(TorchFunctionMode):
             self._protect(args)
         self.stack.append(self.units[module])
 
-    def post_hook(self, module: nn.Module, args: tuple[Any, ...], output: Any) -> Any:
+    def post_hook(self, module: nn.Module, args: tuple[Any, ...], output: Any) -> None:
         self.stack.pop()
         if self.progress is not None:
             self.done += 1
@@ -162,7 +144,6 @@ class _HookRecorder(TorchFunctionMode):
             spec_for_module(module),
             module,
         )
-        return self.passed_on(output)
 
     def __torch_function__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
         kwargs = kwargs or {}
@@ -182,8 +163,6 @@ class _HookRecorder(TorchFunctionMode):
             elif inputs:
                 spec = spec_for_function(name, args, kwargs)
                 self.record(name, name, function_kind(name), 0, inputs, out, spec)
-                if not is_inplace(name, None, kwargs):
-                    return self.passed_on(out)
         return out
 
     def _sliced(self, args: Any) -> int | None:
@@ -214,15 +193,14 @@ def capture_hooks(
 ) -> tuple[list[RawNode], list[tuple[int, int]]]:
     """Run ``model`` on ``x`` with hooks; returns raw nodes and (src, dst) pairs.
 
-    ``grad=True`` runs with autograd on, the recorded outputs kept in the graph
-    (see :meth:`_HookRecorder.passed_on`).
+    ``grad=True`` runs with autograd on and gives each raw node the gradient
+    edge of its output as it was made (see :func:`~viz3d.capture.common.gradient_edge`).
     """
     units = unit_modules(model, group_depth)
     rec = _HookRecorder(model, x, units, progress, grad)
     args = x if isinstance(x, tuple) else (x,)
     for i, a in enumerate(args):
         rec.record("input" if len(args) == 1 else f"input_{i}", "input", "input", 0, [], a)
-    args = tuple(rec.passed_on(a) for a in args)
     handles = []
     for module in units:
         handles.append(module.register_forward_pre_hook(rec.pre_hook))

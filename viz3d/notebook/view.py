@@ -122,6 +122,7 @@ class NotebookView(KeyActions):
 
     def still(self) -> np.ndarray:
         """The 3D view without panels, supersampled: what a saved notebook shows."""
+        self.offscreen.view.moving = False  # a still: prefiltered
         return self.offscreen.frame(ssaa=STILL_SSAA)
 
     # --- input ------------------------------------------------------------------------

@@ -114,6 +114,8 @@ class ChannelInsight:
         node = self.trace.nodes[self.selection[0]]
         if node.kind == "input" or node.display_rgb:
             return None
+        if VIEWS[self.options.show].follows_selection:
+            return None  # Grad-CAM shows one map a layer: its tile is no channel
         return node.name, self.selection[1]
 
     @property

@@ -132,7 +132,7 @@ def rank_difference_snapshots(run_dir: str | Path, snapshots: Sequence[Snapshot]
         theirs = other.activations
         acts = {k: v.float() - theirs[k].float() for k, v in snap.activations.items() if k in theirs}
         weights = {k: v.float() - other.weights[k].float() for k, v in snap.weights.items() if k in other.weights}
-        out.append(Snapshot(snap.step, snap.wall_time, dict(snap.metrics), acts, weights))
+        out.append(Snapshot(snap.step, snap.wall_time, dict(snap.metrics), acts, weights, difference=True))
     if not out:
         raise Viz3dError(f"rank {other_rank} of {run_dir} has no snapshot of the same steps to compare with")
     return out
@@ -144,7 +144,7 @@ class Comparing:
     options: ViewOptions
     update: Callable[..., None]
     say: Callable[[str], None]
-    _show: Callable[[bool], None]
+    _show: Callable[[bool], bool]
 
     def _init_comparing(self) -> None:
         self.reference: Reference | None = None

@@ -82,8 +82,10 @@ def gradcam_trace(explanation: Explanation, preprocess: Preprocess, focus: int |
     cams: dict[int, torch.Tensor] = {}
     for node in explanation.trace.nodes:
         grad = explanation.gradients.get(node.id)
-        if grad is None or node.display is None:
+        if node.display is None:
             nodes.append(node)
+        elif grad is None:
+            nodes.append(_no_gradient(node))
         elif has_map(node):
             cam = grad_cam(node.display, grad)
             cams[node.id] = cam
@@ -159,8 +161,10 @@ def _signed(explanation: Explanation, value: Callable[[Node, torch.Tensor], torc
     nodes = []
     for node in explanation.trace.nodes:
         grad = explanation.gradients.get(node.id)
-        if grad is None or node.display is None:
+        if node.display is None:
             nodes.append(node)
+        elif grad is None:
+            nodes.append(_no_gradient(node))
         else:
             nodes.append(_signed_node(node, value(node, grad), note))
     return explanation.trace.with_nodes(nodes)
@@ -169,6 +173,12 @@ def _signed(explanation: Explanation, value: Callable[[Node, torch.Tensor], torc
 def _shown(node: Node) -> torch.Tensor:
     assert node.display is not None  # only nodes with a gradient get here, and those have a display
     return node.display
+
+
+def _no_gradient(node: Node) -> Node:
+    """A slab the target has no gradient for (an integer output, a value cut off from autograd): zeros, said so."""
+    assert node.display is not None
+    return _signed_node(node, torch.zeros_like(node.display, dtype=torch.float32), "no gradient (not differentiable)")
 
 
 def _signed_node(node: Node, values: torch.Tensor, note: str) -> Node:

@@ -40,14 +40,25 @@ class Explaining:
         self._explanation: tuple[Trace, Target, tuple[int | None, frozenset[str]], Explanation] | None = None
 
     def explanation(self) -> Explanation:
-        """The gradients of the target for the shown input (computed once per input, folding and target)."""
+        """The gradients of the target for the shown input (computed once per input, folding and target).
+
+        A training snapshot on show is explained with its own weights (the
+        model keeps training and is never touched).
+        """
         target = self.target()
-        key = (self.captured, target, (self.options.group_depth, self.options.open_blocks))
-        if self._explanation is not None and self._explanation[:3] == key:
-            return self._explanation[3]
+        folding = (self.options.group_depth, self.options.open_blocks)
+        cached = self._explanation
+        # The capture by identity: traces hold tensors, and comparing them by value means nothing here.
+        if cached is not None and cached[0] is self.captured and cached[1:3] == (target, folding):
+            return cached[3]
         if self.model is None or not self.inputs:
             raise Viz3dError(
                 f"the {self.options.show} view needs the model for a backward pass: open it with viz3d.show(model, x)"
+            )
+        snapshot = getattr(self, "shown_snapshot", None)
+        if snapshot is not None and snapshot.difference:
+            raise Viz3dError(
+                f"the {self.options.show} view explains one model: a difference of two runs has none (open one rank)"
             )
         result = explain(
             self.model,
@@ -56,8 +67,9 @@ class Explaining:
             batch_index=self.captured.batch_index,
             group_depth=self.options.group_depth,
             open_blocks=self.options.open_blocks,
+            weights=snapshot.weights if snapshot is not None else None,
         )
-        self._explanation = (*key, result)
+        self._explanation = (self.captured, target, folding, result)
         return result
 
     def target(self) -> Target:
@@ -92,12 +104,19 @@ class Explaining:
         if self.selection is None:
             self.say("select a feature map first (click), then U explains it")
             return
+        node_id, channel, y, x = self.selection
+        shown, captured = self.trace.nodes[node_id].display, self.captured.nodes[node_id].display
+        if shown is None or captured is None or shown.shape != captured.shape:
+            self.say("this view shows one map a layer: select a feature map in the gradients or activations view")
+            return
         index = self.selected_class()
+        node = self.captured.nodes[node_id]
         if index is not None:
             self.update(target=index)
+        elif len(node.shape) == 2:  # a vector shown as cells: the selected cell is the unit
+            self.update(target=f"{node.name}:{channel}:{y}:{x}")
         else:
-            node_id, channel, _, _ = self.selection
-            self.update(target=f"{self.trace.nodes[node_id].name}:{channel}")
+            self.update(target=f"{node.name}:{channel}")
         self.say(f"target: {self.target_words()}")
 
     def target_prediction(self) -> None:
@@ -115,11 +134,16 @@ def resolve_target(value: int | str | None, class_names: Sequence[str], layers: 
     text = value.strip()
     if text.isdigit():
         return Target(class_index=int(text))
-    layer, sep, channel = text.rpartition(":")
-    if sep and layer in layers:
-        if not channel.isdigit():
-            raise Viz3dError(f"target {value!r}: the channel after ':' must be a number, e.g. {layer}:0")
-        return Target(unit=layer, channel=int(channel))
+    parts = text.split(":")
+    for cut in range(len(parts) - 1, 0, -1):  # layer names may hold ':' themselves: the longest that is a layer
+        layer, numbers = ":".join(parts[:cut]), parts[cut:]
+        if layer not in layers:
+            continue
+        if len(numbers) not in (1, 3) or not all(n.strip().isdigit() for n in numbers):
+            raise Viz3dError(f"target {value!r}: after the layer give CHANNEL or CHANNEL:Y:X, e.g. {layer}:0")
+        channel, *where = (int(n) for n in numbers)
+        position = (where[0], where[1]) if where else None
+        return Target(unit=layer, channel=channel, position=position)
     lowered = [n.lower() for n in class_names]
     if text.lower() in lowered:
         return Target(class_index=lowered.index(text.lower()))
@@ -128,5 +152,5 @@ def resolve_target(value: int | str | None, class_names: Sequence[str], layers: 
         return Target(class_index=list(class_names).index(close[0]))
     hint = f" (matches {', '.join(close[:4])})" if close else ""
     raise Viz3dError(
-        f"unknown target {value!r}{hint}: give a class index, a class name, or LAYER:CHANNEL of a layer shown"
+        f"unknown target {value!r}{hint}: give a class index, a class name, or LAYER:CHANNEL[:Y:X] of a layer shown"
     )

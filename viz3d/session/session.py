@@ -57,6 +57,11 @@ def _structure(trace: Trace) -> list[tuple[Any, ...]]:
     ]
 
 
+def _same_node(a: Trace, b: Trace, node_id: int) -> bool:
+    """Whether ``node_id`` names the same layer in both traces."""
+    return node_id < len(a.nodes) and node_id < len(b.nodes) and a.nodes[node_id].name == b.nodes[node_id].name
+
+
 class Session(ChannelInsight, Scrubbing, Answer, Explaining, Blocks, Toggles, Search, Pins, Comparing):
     """One network being looked at, and everything the user chose about how.
 
@@ -153,26 +158,26 @@ class Session(ChannelInsight, Scrubbing, Answer, Explaining, Blocks, Toggles, Se
         new = self.options.with_(**changes)
         old, self.options = self.options, new
         diff = {name for name in changes if getattr(old, name) != getattr(new, name)}
-        rebuilt = bool(diff & {"group_depth", "open_blocks", "show", "shared_filter_range", "input_rgb", "target"})
+        relaid = False  # whether the shown trace was laid out anew (with the new layout mode, if that changed too)
         if diff & {"group_depth", "open_blocks"}:
             if self.model is None or not self.inputs:
                 self.options = old
                 raise Viz3dError("folding needs the model and its inputs: open the session with Session.from_model")
             try:
-                self._recapture(keep_view=False)
+                relaid = self._recapture(keep_view=False)
             except BaseException:
                 self.options = old  # the shown trace is still the old one: so are the options
                 raise
         elif diff & {"show", "shared_filter_range", "input_rgb"} or ("target" in diff and VIEWS[new.show].explains):
             try:
-                self._show(keep_view=True)  # a view of another shape is laid out and framed anew
+                relaid = self._show(keep_view=True)  # a view of another shape is laid out and framed anew
             except BaseException:
                 # A gradient view without the model, a target that names nothing, a difference without a reference.
                 self.options = old
                 raise
         if diff & {"texture_format", "upload"}:
             self.events.scene.emit()  # new textures or upload path: the renderer is rebuilt
-        if "layout_mode" in diff and not rebuilt:  # a rebuild laid out with the new mode already
+        if "layout_mode" in diff and not relaid:
             self.layout = self._lay_out(self.trace)
             self._curves = {}
             self.set_cut(None)
@@ -214,13 +219,19 @@ class Session(ChannelInsight, Scrubbing, Answer, Explaining, Blocks, Toggles, Se
         if view.compare is not None:  # a difference view: the captured trace minus the reference
             return self._picture(self.difference(view.name, self.captured))
         focus = self.selection[0] if self.selection is not None else None
+        shown = getattr(self, "trace", None)
+        if focus is not None and (shown is None or not _same_node(self.captured, shown, focus)):
+            focus = None  # the selection names a layer of the network as it was shown before this capture
         source = ViewSource(
             self.captured, self.options.shared_filter_range, self.explanation, self.preprocess, focus=focus
         )
         return self._picture(view.build(source))
 
-    def _show(self, keep_view: bool) -> None:
-        """Show the captured trace through the current view; in place when the structure is the same."""
+    def _show(self, keep_view: bool) -> bool:
+        """Show the captured trace through the current view; in place when the structure is the same.
+
+        Returns whether it was laid out anew. Raises before changing anything when the view cannot be built.
+        """
         trace = self._view_trace()
         self._flow, self._curves = None, {}
         self.shown_version += 1
@@ -228,7 +239,7 @@ class Session(ChannelInsight, Scrubbing, Answer, Explaining, Blocks, Toggles, Se
             self.trace = trace
             for signal in (self.events.values, self.events.connections, self.events.selection, self.events.stats):
                 signal.emit()
-            return
+            return False
         self.trace = trace
         self.layout = self._lay_out(trace)
         self.selection, self.pins = None, []  # their node ids would name other layers now
@@ -237,17 +248,26 @@ class Session(ChannelInsight, Scrubbing, Answer, Explaining, Blocks, Toggles, Se
         self.cut_z = float("inf")
         self.camera = self.home_camera()  # the old camera framed another arrangement
         self.events.scene.emit()
+        return True
 
     def show_trace(self, trace: Trace) -> None:
         """Show a new capture of the same model (a training step, a snapshot): in place, the view kept."""
-        self.captured = trace
-        self._show(keep_view=True)
+        self._show_captured(trace, keep_view=True)
 
-    def _recapture(self, keep_view: bool) -> None:
+    def _show_captured(self, trace: Trace, keep_view: bool, input_index: int | None = None) -> bool:
+        """Make ``trace`` the captured one and show it; when the view cannot be built, nothing changes."""
+        old = (self.captured, self.input_index)
+        self.captured = trace
+        self.input_index = old[1] if input_index is None else input_index
+        try:
+            return self._show(keep_view)
+        except BaseException:
+            self.captured, self.input_index = old
+            raise
+
+    def _recapture(self, keep_view: bool) -> bool:
         assert self.model is not None
-        x = self.inputs[self.input_index]
-        self.captured = self.capture_input(x)
-        self._show(keep_view)
+        return self._show_captured(self.capture_input(self.inputs[self.input_index]), keep_view)
 
     def capture_input(self, x: Input) -> Trace:
         """Capture one input of the session's model, folded and opened as the options say."""
@@ -363,10 +383,10 @@ class Session(ChannelInsight, Scrubbing, Answer, Explaining, Blocks, Toggles, Se
         index = (self.input_index + 1) % len(self.inputs)
         where = f"input {index + 1}/{len(self.inputs)}"
         # Capture first: if it fails, the session still shows (and points at) the input it had.
-        self.captured = self.capture_input(self.inputs[index])
-        self.input_index = index
+        trace = self.capture_input(self.inputs[index])
         if not VIEWS[self.options.show].uses_input:
+            self.captured, self.input_index = trace, index
             self.say(f"{where} (shown in the activations view; weights do not change)")
             return
-        self._show(keep_view=True)
+        self._show_captured(trace, keep_view=True, input_index=index)
         self.say(where)

@@ -65,6 +65,7 @@ class Snapshot:
     weights: dict[str, torch.Tensor]
     trace: Trace | None = None
     _stats: list[LayerStats] | None = field(default=None, repr=False)
+    difference: bool = False  # the values are one snapshot minus another (two ranks): no model state to explain
 
     def statistics(self) -> list[LayerStats]:
         """Per-layer statistics of the captured trace, computed on first use."""
