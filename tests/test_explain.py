@@ -276,7 +276,7 @@ def test_gradients_on_cuda_equal_the_cpu_ones() -> None:
 
 
 class InPlace(nn.Module):
-    """torchvision's residual (``out += identity``, ReLU(inplace=True)), an in-place op on a view, a module run twice."""
+    """torchvision's residual (out += identity, ReLU(inplace=True)), an in-place op on a view, a module run twice."""
 
     def __init__(self) -> None:
         super().__init__()
