@@ -254,6 +254,9 @@ def test_captions_appear_in_the_lower_third(window: ViewerWindow) -> None:
     before = shown(window)
     s.load_tour(Tour([TourStop(s.camera.copy(), 0, 2, "Edges first, then shapes")]))
     s.home()
+    s.clock.t += 1.0  # the flight to the stop (where the camera already is) ends: a still frame, as before
+    window._on_timer()
+    assert not window.timer.running
     after = shown(window)
     assert s.caption() == "Edges first, then shapes" and "caption" in window.hud.names()
     h = SIZE[1]
