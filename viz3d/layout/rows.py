@@ -262,13 +262,14 @@ class _Rows:
         y0, y1 = float(a.hi[1]), float(b.hi[1])
         x0, x1 = float(a.center[0]), float(b.center[0])
         need = max(y0, y1) + ARC_RISE
-        for k in range(self.col_of[a.node_id] + 1, self.col_of[b.node_id]):
-            lo_x, hi_x = self.cx[k] - self.width[k] / 2, self.cx[k] + self.width[k] / 2
-            clear = max(float(s.hi[1]) for s in self.columns[k]) + ARC_RISE
-            for x in (lo_x, hi_x):
-                t = (x - x0) / (x1 - x0)
-                if 0 < t < 1:
-                    need = max(need, (clear - (1 - t) ** 2 * y0 - t**2 * y1) / (2 * t * (1 - t)))
+        # Concave, the curve is lowest over a slab at one of the slab's edges: clearing every edge clears it all.
+        for k in range(self.col_of[a.node_id], self.col_of[b.node_id] + 1):
+            for s in self.columns[k]:
+                clear = float(s.hi[1]) + (ARC_RISE / 2 if s is a or s is b else ARC_RISE)  # drawn as chords: a margin
+                for x in (float(s.lo[0]), float(s.hi[0])):
+                    u = (x - x0) / (x1 - x0)
+                    if 0 < u < 1:
+                        need = max(need, (clear - (1 - u) ** 2 * y0 - u**2 * y1) / (2 * u * (1 - u)))
         ctrl = np.array([(x0 + x1) / 2, need, ROUTE_Z])
         start, end = np.array([x0, y0, ROUTE_Z]), np.array([x1, y1, ROUTE_Z])
         t = np.linspace(0.0, 1.0, ARC_SEGMENTS + 1)[:, None]
