@@ -16,7 +16,11 @@ Networks: the default network, ResNet-50 unfolded (benchmarks/resnet50.py,
 DenseNet-like stack (4 dense blocks of 6 layers with transitions) and a
 ViT-like stack of 12 encoder layers.
 
-Run: ``python benchmarks/bench_overview.py [--repeats 3] [--save DIR]`` (``--save`` writes each overview PNG).
+``--sweep`` adds plain chains of 8 to 48 layers, with the smallest slab's
+height on screen: where the line stops showing every layer readably, rows
+begin (``viz3d.layout.rows.ROWS_PAST_RANKS``).
+
+Run: ``python benchmarks/bench_overview.py [--repeats 3] [--save DIR] [--sweep]`` (``--save`` writes each PNG).
 """
 
 from __future__ import annotations
@@ -120,26 +124,55 @@ def coverage(image: np.ndarray) -> float:
     return float((np.abs(image[..., :3].astype(int) - bg) > BACKGROUND_TOLERANCE).any(axis=-1).mean())
 
 
-def all_on_screen(trace: Any, options: Any) -> bool:
-    """Whether every slab corner projects inside the overview frame."""
+def screen_boxes(trace: Any, options: Any) -> np.ndarray:
+    """(slabs, 8, 2) pixel positions of every slab corner in the overview frame."""
     from viz3d.api import open_session
 
     session = open_session(trace, None, options, size=SIZE, camera="overview")
-    corners = np.vstack(
+    corners = np.array(
         [
             [[x, y, z, 1.0] for x in (s.lo[0], s.hi[0]) for y in (s.lo[1], s.hi[1]) for z in (s.lo[2], s.hi[2])]
             for s in session.layout.slabs
         ]
     )
     clip = corners @ session.view_projection().T
-    ndc = clip[:, :3] / clip[:, 3:4]
-    return bool((np.abs(ndc[:, :2]) <= 1.0).all())
+    ndc = clip[..., :2] / clip[..., 3:4]
+    return (ndc + 1) / 2 * np.array(SIZE)
+
+
+def all_on_screen(trace: Any, options: Any) -> bool:
+    """Whether every slab corner projects inside the overview frame."""
+    px = screen_boxes(trace, options)
+    return bool(((px >= 0) & (px <= np.array(SIZE))).all())
+
+
+def sweep() -> None:
+    """Plain chains of growing length: where rows start to pay (the auto threshold)."""
+    import viz3d
+    from viz3d.capture import capture
+    from viz3d.layout.rows import ROWS_PAST_RANKS
+    from viz3d.session import ViewOptions
+
+    print(f"Plain conv/ReLU chains (8 maps of 16x16); auto wraps past {ROWS_PAST_RANKS} ranks")
+    for n in (8, 16, 24, 32, 48):
+        import torch
+
+        trace = capture(plain_chain(n).eval(), torch.rand(1, 3, 16, 16))
+        cells = []
+        for arrangement in ("line", "rows"):
+            options = ViewOptions(max_slabs=None, arrangement=arrangement)
+            image = viz3d.render(trace, options=options, size=SIZE, ssaa=1)
+            px = screen_boxes(trace, options)
+            tall = px[..., 1].max(axis=1) - px[..., 1].min(axis=1)
+            cells.append(f"{arrangement} {coverage(image):6.1%}, median slab {float(np.median(tall)):3.0f} px tall")
+        row(f"  {n} layers", ", ".join(cells))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--save", type=Path, default=None, help="write each overview PNG here")
+    parser.add_argument("--sweep", action="store_true", help="also plain chains of 8..48 layers (the auto threshold)")
     args = parser.parse_args()
 
     import viz3d
@@ -167,6 +200,8 @@ def main() -> None:
             shown = "every unit on screen" if all_on_screen(trace, options) else "UNITS OFF SCREEN"
             row(f"  {arrangement}", f"covered {covered[arrangement]:6.1%}, layout {layout_s * 1e3:6.1f} ms, {shown}")
         row("  rows / line coverage", f"{covered['rows'] / max(covered['line'], 1e-9):.2f}x")
+    if args.sweep:
+        sweep()
 
 
 if __name__ == "__main__":
