@@ -140,5 +140,18 @@ def test_the_session_frames_rows_from_the_front_and_steps_along_them_without_a_c
         assert session.camera_node() == layout.slabs[index].node_id
     session.focus_layer(session.trace.nodes[layout.slabs[20].node_id].name)
     assert session.cut_z == NO_CUT and session.camera_node() == layout.slabs[20].node_id
+    # The flythrough stops at stage boundaries along the rows, from the front, nothing cut away.
+    tour = session.load_tour("flythrough")
+    t = 0.0
+    for stop in tour.stops:
+        t += stop.fly
+        session.seek_tour(t)
+        assert session.cut_z == NO_CUT
+        if stop.view.get("cut"):
+            assert session.trace.nodes[session.camera_node()].name == stop.view["cut"]  # type: ignore[index]
+        t += stop.hold
+    session.fly_to_node(layout.slabs[7].node_id)
+    session.add_tour_stop()  # a stop recorded in rows keeps the layer stepped to
+    assert session.tour is not None and session.tour.stops[-1].view["cut"] == session.trace.nodes[7].name
     session.update(arrangement="line")
     assert session.layout.arrangement == "line" and session.camera.azimuth != ROWS_OVERVIEW[0]
