@@ -14,7 +14,7 @@ from viz3d.errors import Viz3dError
 from viz3d.layout import SlabShape, arranged_layout, compute_layout
 from viz3d.layout.rows import COLUMN_GAP, COLUMN_GAP_FRACTION, ROUTE_Z, ROW_LANE, ROWS_PAST_RANKS
 from viz3d.layout.slabs import TILE_GAP_FRACTION, Layout
-from viz3d.scene.camera import ROWS_OVERVIEW, box_corners
+from viz3d.scene.camera import ROWS_OVERVIEW, box_corners, frame_scene
 from viz3d.session import Session, ViewOptions
 from viz3d.session.navigation import NO_CUT
 
@@ -29,8 +29,8 @@ def test_a_chain_of_forty_wraps_into_five_rows_of_eight_by_hand() -> None:
     side = 2 * 4.0 + 3 * TILE_GAP_FRACTION * 4.0  # 2x2 tiles of 4 units: 8.96 across
     gap = COLUMN_GAP + COLUMN_GAP_FRACTION * side
     pitch = side + 2 * ROW_LANE  # rows one face and two wrap-lane gaps apart (a chain has no arcs)
-    # 40 slabs in r rows of 40/r: 4 rows are 132.0 x 53.8 (2.45:1), 5 rows 104.7 x 68.8 (1.52:1), 6 rows 91.0 x 83.8
-    # (1.09:1); fitted into 16:9 they fill 72 %, 86 % and 61 % of it: five rows of eight.
+    # 40 slabs in r rows of 40/r: 4 rows are 120.2 x 47.8 (2.51:1), 5 rows 95.5 x 60.8 (1.57:1), 6 rows 83.1 x 73.8
+    # (1.13:1); fitted into 16:9 they fill 71 %, 88 % and 63 % of it: five rows of eight.
     assert layout.arrangement == "rows"
     for i, s in enumerate(layout.slabs):
         np.testing.assert_allclose(s.center, [side / 2 + (i % 8) * (side + gap), -(i // 8) * pitch, -0.5], atol=1e-9)
@@ -155,3 +155,77 @@ def test_the_session_frames_rows_from_the_front_and_steps_along_them_without_a_c
     assert session.tour is not None and session.tour.stops[-1].view["cut"] == session.trace.nodes[7].name
     session.update(arrangement="line")
     assert session.layout.arrangement == "line" and session.camera.azimuth != ROWS_OVERVIEW[0]
+
+
+def _covered(layout: Layout, grid: tuple[int, int] = (160, 90)) -> tuple[float, bool]:
+    """Share of a 16:9 overview covered by slab silhouettes (on a grid of sample points), and all on screen."""
+    camera = frame_scene(layout, "overview", 16 / 9)
+    gx, gy = np.meshgrid((np.arange(grid[0]) + 0.5) / grid[0] * 2 - 1, (np.arange(grid[1]) + 0.5) / grid[1] * 2 - 1)
+    samples = np.stack([gx.ravel(), gy.ravel()], axis=1)
+    hit = np.zeros(len(samples), bool)
+    on_screen = True
+    for s in layout.slabs:
+        clip = np.hstack([box_corners(s.lo, s.hi), np.ones((8, 1))]) @ camera.view_projection(16 / 9).T
+        ndc = clip[:, :2] / clip[:, 3:4]
+        on_screen &= bool(np.all(np.abs(ndc) <= 1.0))
+        hull = _hull(ndc)
+        edges = np.roll(hull, -1, axis=0) - hull  # counter-clockwise: inside is left of every edge
+        rel = samples[:, None, :] - hull[None]
+        hit |= np.all(edges[None, :, 0] * rel[..., 1] - edges[None, :, 1] * rel[..., 0] >= 0, axis=1)
+    return float(hit.mean()), on_screen
+
+
+def _hull(points: np.ndarray) -> np.ndarray:
+    """Convex hull, counter-clockwise (Andrew's monotone chain)."""
+    pts = sorted(map(tuple, points))
+
+    def half(seq: list) -> list:
+        out: list = []
+        for p in seq:
+            while (
+                len(out) >= 2
+                and (out[-1][0] - out[-2][0]) * (p[1] - out[-2][1]) - (out[-1][1] - out[-2][1]) * (p[0] - out[-2][0])
+                <= 0
+            ):
+                out.pop()
+            out.append(p)
+        return out
+
+    lower, upper = half(pts), half(pts[::-1])
+    return np.array(lower[:-1] + upper[:-1])
+
+
+def dense_blocks(blocks: int = 4, per_block: int = 6) -> tuple[list[SlabShape], list[tuple[int, int, str]]]:
+    """A DenseNet-like graph by its shapes: in a block each conv sees a concat of every earlier output."""
+    shapes, edges = [SlabShape(16, 32, 32)], []
+    last, size, channels = 0, 32, 16
+    for _ in range(blocks):
+        feeds = [last]
+        for _ in range(per_block):
+            shapes.append(SlabShape(8, size, size))  # the layer's output
+            conv = len(shapes) - 1
+            edges.append((last, conv, "sequential"))
+            channels += 8
+            shapes.append(SlabShape(channels, size, size))  # the concat
+            cat = len(shapes) - 1
+            edges += [(conv, cat, "merge")] + [(f, cat, "skip") for f in feeds[-1:]]
+            feeds.append(cat)
+            last = cat
+        size, channels = size // 2, channels // 2
+        shapes.append(SlabShape(channels, size, size))  # the transition
+        edges.append((last, len(shapes) - 1, "sequential"))
+        last = len(shapes) - 1
+    return shapes, edges
+
+
+@pytest.mark.parametrize(
+    ("graph", "least"),
+    [(chain(150), 0.35), (dense_blocks(), 0.25)],  # slabs of mixed heights leave more of each row empty
+    ids=["chain-150", "dense-4x6"],
+)
+def test_long_networks_in_rows_fill_the_overview_with_every_unit_on_screen(graph: tuple, least: float) -> None:
+    # Slab silhouettes only: a rendered frame adds edges, labels and the panel (bench_overview.py: 49 % and 39 %).
+    rows, on_screen = _covered(arranged_layout(*graph))  # auto: both are past the threshold
+    line, _ = _covered(arranged_layout(*graph, arrangement="line"))
+    assert on_screen and rows >= least, rows
+    assert rows > 3 * line, (rows, line)  # the thin thread the rows replace

@@ -43,9 +43,9 @@ from viz3d.layout.slabs import (
     compute_layout,
 )
 
-COLUMN_GAP = 4.0  # smallest space between neighbouring columns along a row
-COLUMN_GAP_FRACTION = 0.08  # extra space, as a fraction of the taller neighbour
-ROW_LANE = 3.0  # the wrap lane runs this far below a row; the next row's arcs start as far below it
+COLUMN_GAP = 2.5  # smallest space between neighbouring columns along a row
+COLUMN_GAP_FRACTION = 0.1  # extra space, as a fraction of the taller neighbour
+ROW_LANE = 2.0  # the wrap lane runs this far below a row; the next row's arcs start as far below it
 ARC_RISE = 2.0  # an arc's apex stands at least this far above the slabs it passes over
 ROUTE_Z = -0.5  # routes run inside every slab's thickness (at least 1): behind the faces' plane
 TARGET_ASPECT = 16 / 9
