@@ -229,3 +229,17 @@ def test_long_networks_in_rows_fill_the_overview_with_every_unit_on_screen(graph
     line, _ = _covered(arranged_layout(*graph, arrangement="line"))
     assert on_screen and rows >= least, rows
     assert rows > 3 * line, (rows, line)  # the thin thread the rows replace
+
+
+def test_a_long_flight_hops_back_midway_and_a_short_one_does_not() -> None:
+    from viz3d.scene.camera import OrbitCamera
+    from viz3d.scene.flight import HOP_SPAN, CameraFlight
+
+    a = OrbitCamera(target=np.zeros(3), distance=10.0)
+    far = OrbitCamera(target=np.array([300.0, -40.0, 0.0]), distance=10.0)  # 302.7 away: 30 view distances
+    hop = CameraFlight(a, far)
+    travel = float(np.hypot(300.0, 40.0))
+    assert hop.at(hop.duration / 2).distance == pytest.approx(travel / HOP_SPAN)  # both ends in view midway
+    assert hop.at(0.0).distance == pytest.approx(10.0) and hop.at(hop.duration).distance == pytest.approx(10.0)
+    near = CameraFlight(a, OrbitCamera(target=np.array([8.0, 0.0, 0.0]), distance=10.0))
+    assert near.at(near.duration / 2).distance == pytest.approx(10.0)
