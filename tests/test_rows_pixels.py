@@ -29,3 +29,24 @@ def test_a_long_network_in_rows_covers_over_a_third_of_the_overview(gl: Any) -> 
     # Every edge of the frame has a margin of background: the whole network is in view.
     for border in (rows[:2], rows[-2:], rows[:, :2], rows[:, -2:]):
         assert covered(border) == 0.0
+
+
+def test_picking_in_rows_finds_the_tile_under_the_cursor_in_every_row(gl: Any) -> None:
+    from viz3d.layout import layout_trace
+    from viz3d.renderer.picking import PickBuffer
+    from viz3d.renderer.scene_renderer import SceneRenderer
+    from viz3d.scene.camera import camera_for
+    from viz3d.scene.labels import project
+
+    size = (640, 360)
+    trace = synthetic_trace([(4, 8, 8)] * 30)
+    layout = layout_trace(trace, arrangement="rows")
+    vp = camera_for(layout, "overview", size).view_projection(size[0] / size[1])
+    renderer = SceneRenderer(trace, layout, labels=False)
+    buf = PickBuffer()
+    rows = sorted({round(float(s.center[1]), 6) for s in layout.slabs})
+    assert len(rows) >= 3
+    for slab in layout.slabs[::4]:  # across every row: the faces toward the camera are picked as in the line
+        (px, py), _ = project(slab.tile_center(2)[None], vp, size)[0][0], None
+        hit = buf.pick(renderer, vp, size, int(px), int(py))
+        assert hit is not None and (hit.node_id, hit.channel) == (slab.node_id, 2), (slab.node_id, hit)
