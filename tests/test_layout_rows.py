@@ -142,6 +142,13 @@ def test_the_session_frames_rows_from_the_front_and_steps_along_them_without_a_c
     assert session.cut_z == NO_CUT and session.camera_node() == layout.slabs[20].node_id
     # The flythrough stops at stage boundaries along the rows, from the front, nothing cut away.
     tour = session.load_tour("flythrough")
+    hops = [i for i, s in enumerate(tour.stops) if "cut" not in s.view]
+    assert hops and all(tour.stops[i].hold == 0.0 for i in hops)  # legs between rows pass a view of both ends
+    for i in hops:
+        ends = [layout.slab(session.trace.node(tour.stops[k].view["cut"]).id) for k in (i - 1, i + 1)]
+        corners = np.vstack([np.hstack([box_corners(e.lo, e.hi), np.ones((8, 1))]) for e in ends])
+        clip = corners @ tour.stops[i].camera.view_projection(16 / 9).T
+        assert np.all(np.abs(clip[:, :2] / clip[:, 3:4]) <= 1.0)
     t = 0.0
     for stop in tour.stops:
         t += stop.fly
