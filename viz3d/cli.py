@@ -66,6 +66,12 @@ def _add_view_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--normalization", default="layer", choices=list(NORMALIZATIONS))
     p.add_argument("--group-depth", type=int, default=None, help="fold modules below this depth into one slab")
     p.add_argument(
+        "--arrangement",
+        default="auto",
+        choices=["auto", "line", "rows"],
+        help="line: layers one behind the other; rows: wrapped like text to fill the frame; auto: rows when long",
+    )
+    p.add_argument(
         "--connections",
         default="graph",
         help="comma-separated kinds to draw: "
@@ -192,6 +198,7 @@ def view_options_from_args(args: argparse.Namespace) -> Any:
         normalization=args.normalization,
         connections=frozenset(_kinds(args.connections)),
         group_depth=args.group_depth,
+        arrangement=getattr(args, "arrangement", "auto"),
         shared_filter_range=args.shared_filter_range,
         texture_format=getattr(args, "texture_format", "r32f"),
         present=getattr(args, "present", False),

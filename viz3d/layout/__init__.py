@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from viz3d.layout.rows import arranged_layout
 from viz3d.layout.slabs import (
     GENERIC,
+    Arrangement,
     EdgeRoute,
     Layout,
     LayoutMode,
@@ -16,11 +18,13 @@ from viz3d.layout.slabs import (
 
 __all__ = [
     "GENERIC",
+    "Arrangement",
     "EdgeRoute",
     "Layout",
     "LayoutMode",
     "SlabLayout",
     "SlabShape",
+    "arranged_layout",
     "compute_layout",
     "layout_trace",
     "tile_extent",
@@ -28,8 +32,11 @@ __all__ = [
 ]
 
 
-def layout_trace(trace: object, mode: LayoutMode = "tile") -> Layout:
-    """Lay out a :class:`viz3d.capture.Trace` (duck-typed so layout needs no torch)."""
+def layout_trace(trace: object, mode: LayoutMode = "tile", arrangement: str = "line") -> Layout:
+    """Lay out a :class:`viz3d.capture.Trace` (duck-typed so layout needs no torch).
+
+    ``arrangement``: ``"line"`` (ranks along -z), ``"rows"`` (wrapped like text) or ``"auto"``.
+    """
     shapes = []
     for node in trace.nodes:  # type: ignore[attr-defined]
         d = node.display
@@ -39,4 +46,4 @@ def layout_trace(trace: object, mode: LayoutMode = "tile") -> Layout:
         tiles = int(d.shape[0]) // 3 if node.display_rgb else int(d.shape[0])
         shapes.append(SlabShape(tiles, int(d.shape[1]), int(d.shape[2]), node.grid_cols))
     edges = [(e.src, e.dst, e.kind) for e in trace.edges]  # type: ignore[attr-defined]
-    return compute_layout(shapes, edges, mode)
+    return arranged_layout(shapes, edges, mode, arrangement)

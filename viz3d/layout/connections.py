@@ -104,7 +104,10 @@ def graph_connections(
         color = KIND_COLORS.get(route.kind, KIND_COLORS["sequential"])
         strength = (flow or {}).get(route.src, 0.0)
         width = 1.0 + 3.0 * strength / peak if peak > 0 else 1.5
-        if len(route.points) == 2:
+        if route.polyline:  # rows: the route's own path through the gaps, one straight line per leg
+            for a, b in zip(route.points[:-1], route.points[1:], strict=True):
+                lines.append((a, b, (a + b) / 2, color, width, strength))
+        elif len(route.points) == 2:
             offsets = BUNDLE if bundle and not (src.is_generic or dst.is_generic) else BUNDLE[:1]
             for fx, fy in offsets:
                 a = _face_point(src, fx, fy, src.back_z)

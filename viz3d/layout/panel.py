@@ -4,9 +4,10 @@ The panel is a flat rectangle in the scene, so it is seen in perspective
 with the network and read from the overview as from close by. It is sized
 by the network's largest face (a ResNet and the small default network both
 get a panel in proportion), stands one gap past the last slab along the flow
-(-z), to the camera's right so the last slabs do not hide it,
-and is turned about the vertical axis to face the overview camera, whose
-line of sight crosses the stack at an angle.
+(-z), to the camera's right so the last slabs do not hide it (in rows: after
+the end of the last row, in line with the classifier), and is turned about the
+vertical axis to face the overview camera, whose line of sight crosses the
+stack at an angle.
 """
 
 from __future__ import annotations
@@ -56,6 +57,11 @@ def place_panel(layout: Layout, node_id: int, azimuth: float) -> PanelQuad | Non
     normal = np.array([-math.sin(az), 0.0, math.cos(az)])
     up = np.array([0.0, 1.0, 0.0])
     right = np.cross(up, normal)
+    if layout.arrangement == "rows":  # after the last row's end, in line with the classifier, facing the camera
+        last = layout.slab(node_id)
+        row = [s for s in layout.slabs if s.lo[1] <= last.center[1] <= s.hi[1]]
+        x = max(float(s.hi[0]) for s in row) + RANK_GAP + width / 2
+        return PanelQuad(np.array([x, float(last.center[1]), 0.0]), right, up, width, height)
     end_z = min(float(s.lo[2]) for s in layout.slabs)
     depth = abs(float(right[2])) * width / 2  # how far the turned panel reaches along z from its centre
     x = float(layout.slab(node_id).center[0])

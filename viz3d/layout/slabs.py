@@ -33,6 +33,7 @@ ARC_SEGMENTS = 24
 VOLUME_DEPTH_PER_SQRT_CHANNEL = 0.9  # volume mode: a C-deep block is 0.9·√C units deep
 
 LayoutMode = Literal["tile", "volume"]
+Arrangement = Literal["line", "rows"]  # ranks along -z, or wrapped like text facing +z (viz3d.layout.rows)
 
 
 @dataclass(frozen=True)
@@ -146,6 +147,7 @@ class EdgeRoute:
     dst: int
     kind: str
     points: np.ndarray  # (P, 3)
+    polyline: bool = False  # drawn as straight segments through the points (rows), not a face-to-face bundle or arc
 
 
 @dataclass
@@ -156,6 +158,7 @@ class Layout:
     routes: list[EdgeRoute] = field(default_factory=list)
     mode: LayoutMode = "tile"
     extras: list[np.ndarray] = field(default_factory=list)  # corners of other things drawn (the answer panel)
+    arrangement: Arrangement = "line"
 
     def slab(self, node_id: int) -> SlabLayout:
         for s in self.slabs:

@@ -24,6 +24,9 @@ PRESETS: dict[str, tuple[float, float]] = {
     "front": (0.0, 0.0),
     "side": (-90.0, 8.0),
 }
+# The overview of a network wrapped in rows (viz3d.layout.rows): nearly from the front, whose
+# faces all look down +z, turned a little so the slabs' thickness and the arcs read as 3D.
+ROWS_OVERVIEW: tuple[float, float] = (-8.0, 8.0)
 FIT_MARGIN = 0.92  # fraction of the viewport the framed scene may fill
 
 
@@ -296,18 +299,30 @@ class Framed(Protocol):
     def corner_points(self) -> np.ndarray: ...
 
 
+def overview_angles(scene: object) -> tuple[float, float]:
+    """Azimuth and elevation of the overview of ``scene`` (a Layout): from the front when it is in rows."""
+    return ROWS_OVERVIEW if getattr(scene, "arrangement", "line") == "rows" else PRESETS["overview"]
+
+
+def frame_scene(scene: Framed, preset: str, aspect: float) -> OrbitCamera:
+    """A camera of the named preset framing ``scene``; ``overview`` follows the scene's arrangement."""
+    if preset == "overview":
+        return frame_points_at(scene.corner_points(), *overview_angles(scene), aspect=aspect)
+    return frame_points(scene.corner_points(), preset, aspect=aspect)
+
+
 def camera_for(scene: Framed, camera: str | Path | OrbitCamera, size: tuple[int, int]) -> OrbitCamera:
     """The camera to start from: a copy of ``camera``, a named preset framing ``scene``, or a saved view.json."""
     if isinstance(camera, OrbitCamera):
         return camera.copy()
     aspect = size[0] / size[1]
     if str(camera).endswith(".json"):
-        cam = frame_points(scene.corner_points(), "overview", aspect=aspect)
+        cam = frame_scene(scene, "overview", aspect)
         load_camera_file(cam, camera)
         return cam
     if camera not in PRESETS:
         raise Viz3dError(f"unknown camera {camera!r}; choose one of {', '.join(PRESETS)} or a saved view.json")
-    return frame_points(scene.corner_points(), str(camera), aspect=aspect)
+    return frame_scene(scene, str(camera), aspect)
 
 
 def load_camera_file(camera: OrbitCamera, path: str | Path) -> None:

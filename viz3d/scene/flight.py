@@ -12,6 +12,7 @@ from viz3d.scene.camera import OrbitCamera, frame_points_at
 FLIGHT_SECONDS = 0.8
 FOCUS_AZIMUTH = -28.0  # a three-quarter view: the face reads, the slab's depth shows
 FOCUS_ELEVATION = 12.0
+HOP_SPAN = 1.0  # a flight travelling further than its view distance hops back midway (a 40° view sees ±0.65 d)
 
 
 def ease_in_out(u: float) -> float:
@@ -41,6 +42,11 @@ class CameraFlight:
         cam.target = (1 - t) * np.asarray(a.target, float) + t * np.asarray(b.target, float)
         # Distance changes geometrically so zooming in and out feel equally fast.
         cam.distance = math.exp((1 - t) * math.log(a.distance) + t * math.log(b.distance))
+        # A hop: a flight that travels further than it sees (a row's end to the next row's start, a
+        # minimap jump) backs off midway until both ends fit, instead of sweeping past at close range.
+        travel = float(np.linalg.norm(np.asarray(b.target, float) - np.asarray(a.target, float)))
+        lift = max(1.0, travel / (HOP_SPAN * max(a.distance, b.distance)))
+        cam.distance *= lift ** math.sin(math.pi * t)
         cam.azimuth = _angle_lerp(a.azimuth, b.azimuth, t) % 360.0
         cam.elevation = (1 - t) * a.elevation + t * b.elevation
         cam.fov = (1 - t) * a.fov + t * b.fov

@@ -19,7 +19,7 @@ from viz3d.errors import Viz3dError
 from viz3d.layout import Layout, layout_trace
 from viz3d.layout.panel import PanelQuad, place_panel
 from viz3d.preprocess import Preprocess, preprocessing
-from viz3d.scene.camera import PRESETS
+from viz3d.scene.camera import overview_angles
 from viz3d.session.events import SessionEvents
 from viz3d.session.input_picture import input_picture
 from viz3d.session.options import ViewOptions
@@ -76,13 +76,17 @@ class Answer:
     def answer_panel(self) -> PanelQuad | None:
         """Where the answer panel stands in the current layout (None when it is not shown)."""
         p = self.shown_prediction()
-        return None if p is None else place_panel(self.layout, p.node_id, PRESETS["overview"][0])
+        return None if p is None else place_panel(self.layout, p.node_id, overview_angles(self.layout)[0])
 
     def _lay_out(self, trace: Trace) -> Layout:
         """The layout of ``trace`` with the answer panel's corners in it, so framing keeps it in view."""
-        layout = layout_trace(trace, self.options.layout_mode)
+        arrangement = self.options.arrangement
+        shown = getattr(self, "layout", None)
+        if arrangement == "auto" and self.options.open_blocks and shown is not None:
+            arrangement = shown.arrangement  # opening a block must not turn a line into rows under the user
+        layout = layout_trace(trace, self.options.layout_mode, arrangement)
         p = self.shown_prediction()
-        quad = None if p is None else place_panel(layout, p.node_id, PRESETS["overview"][0])
+        quad = None if p is None else place_panel(layout, p.node_id, overview_angles(layout)[0])
         if quad is not None:
             layout.extras.append(quad.corners())
         return layout

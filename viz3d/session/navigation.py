@@ -19,7 +19,7 @@ from viz3d.capture.trace import Trace
 from viz3d.errors import Viz3dError
 from viz3d.files import atomic_write_bytes
 from viz3d.layout.slabs import RANK_GAP, RANK_GAP_FRACTION, Layout, SlabLayout
-from viz3d.scene.camera import OrbitCamera, box_corners, frame_points, load_camera_file
+from viz3d.scene.camera import OrbitCamera, box_corners, frame_scene, load_camera_file
 from viz3d.scene.flight import FLIGHT_SECONDS, CameraFlight, focus_camera
 from viz3d.session.events import SessionEvents
 
@@ -27,6 +27,7 @@ FLY_SPEED_PER_RADIUS = 0.3  # scene radii per second: a 3-layer net and ResNet-1
 FAST_FACTOR = 4.0
 SPEED_PER_WHEEL_STEP = 1.25
 NO_CUT = float("inf")
+ROWS_FOCUS = (18.0, 8.0)  # azimuth, elevation of a flight to a slab in rows: from its left, the next ones in view
 
 
 def checked_size(size: Any) -> tuple[int, int]:
@@ -70,12 +71,14 @@ class Navigation:
 
     def home_camera(self) -> OrbitCamera:
         """The overview camera framing the whole network (keeps orbit/fly mode)."""
-        cam = frame_points(self.layout.corner_points(), "overview", aspect=self.aspect)
+        cam = frame_scene(self.layout, "overview", self.aspect)
         cam.mode = self.camera.mode
         return cam
 
     def focus_on_slab(self, slab: SlabLayout) -> OrbitCamera:
-        """The camera framing one slab."""
+        """The camera framing one slab (in rows, from upstream: the flow goes on to the right)."""
+        if self.layout.arrangement == "rows":
+            return focus_camera(box_corners(slab.lo, slab.hi), self.camera, self.aspect, *ROWS_FOCUS)
         return focus_camera(box_corners(slab.lo, slab.hi), self.camera, self.aspect)
 
     def focus_on_tile(self, slab: SlabLayout, channel: int) -> OrbitCamera:
@@ -145,7 +148,7 @@ class Navigation:
     # --- flights --------------------------------------------------------------
     def set_cut(self, slab: SlabLayout | None) -> None:
         """Hide the layers in front of ``slab`` (a cutaway), or show all with None."""
-        if slab is None:
+        if slab is None or self.layout.arrangement == "rows":  # in rows no layer stands in front of another
             cut = NO_CUT
         else:
             cut = slab.front_z + slab.size[2] + 0.5 * (RANK_GAP + RANK_GAP_FRACTION * max(slab.size[:2]))

@@ -18,6 +18,7 @@ from viz3d.scene.normalization import NORMALIZATIONS
 TextureFormat = Literal["r32f", "r16f"]
 UploadPath = Literal["auto", "host", "cuda"]
 PinRanges = Literal["shared", "each"]
+ArrangementChoice = Literal["auto", "line", "rows"]
 TEXTURE_FORMATS: tuple[str, ...] = get_args(TextureFormat)
 LAYOUT_MODES: tuple[str, ...] = get_args(LayoutMode)
 # Curve segments drawn at most per frame, strongest first: keeps llvmpipe interactive;
@@ -38,6 +39,11 @@ class ViewOptions:
         Colour mapping of heatmaps (``normalization``: layer, channel, global).
     layout_mode
         ``"tile"`` (every feature map a tile) or ``"volume"`` (ray-marched blocks).
+    arrangement
+        ``"line"`` (layers one behind the other along the depth axis), ``"rows"``
+        (wrapped like lines of text, facing the camera, so a long network fills
+        the frame) or ``"auto"`` (rows past
+        :data:`~viz3d.layout.rows.ROWS_PAST_RANKS` layers in a row).
     connections
         Connection kinds drawn (names in :data:`viz3d.session.connection_kinds.CONNECTION_KINDS`).
     connection_budget
@@ -82,6 +88,7 @@ class ViewOptions:
     colormap: str = "viridis"
     normalization: str = "layer"
     layout_mode: LayoutMode = "tile"
+    arrangement: ArrangementChoice = "auto"
     connections: frozenset[str] = field(default_factory=lambda: frozenset({"graph"}))
     connection_budget: int = CONNECTION_BUDGET
     labels: bool = True
@@ -115,6 +122,7 @@ class ViewOptions:
         _choice("colormap", self.colormap, COLORMAPS)
         _choice("normalization", self.normalization, NORMALIZATIONS)
         _choice("layout_mode", self.layout_mode, LAYOUT_MODES)
+        _choice("arrangement", self.arrangement, get_args(ArrangementChoice))
         _choice("texture_format", self.texture_format, TEXTURE_FORMATS)
         _choice("pin_ranges", self.pin_ranges, get_args(PinRanges))
         if self.upload is not None:

@@ -177,13 +177,15 @@ class Session(ChannelInsight, Scrubbing, Answer, Explaining, Blocks, Toggles, Se
                 raise
         if diff & {"texture_format", "upload"}:
             self.events.scene.emit()  # new textures or upload path: the renderer is rebuilt
-        if "layout_mode" in diff and not relaid:
+        if diff & {"layout_mode", "arrangement"} and not relaid:
             self.layout = self._lay_out(self.trace)
             self._curves = {}
             self.set_cut(None)
             self.events.layout.emit()
             for signal in (self.events.connections, self.events.selection, self.events.stats):
                 signal.emit()
+            if "arrangement" in diff:  # the old camera framed another arrangement
+                self.set_camera(self.home_camera())
         if "colormap" in diff:
             self.events.colormap.emit()
         if "normalization" in diff:

@@ -85,7 +85,8 @@ class Touring(Navigation):
     def current_view(self) -> dict[str, Any]:
         """The view settings a new stop records: what the viewer shows now."""
         o, cut = self.options, None
-        if self.cut_z != NO_CUT and 0 <= self.focus_index < len(self.layout.slabs):
+        stepped = self.cut_z != NO_CUT or self.layout.arrangement == "rows"  # rows cut nothing away, yet step
+        if stepped and 0 <= self.focus_index < len(self.layout.slabs):
             cut = self.trace.nodes[self.layout.slabs[self.focus_index].node_id].name
         select = None
         if self.selection is not None:

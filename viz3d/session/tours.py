@@ -11,8 +11,10 @@ from collections.abc import Callable
 import numpy as np
 
 from viz3d.layout.slabs import SlabLayout
+from viz3d.scene.camera import OrbitCamera, box_corners
+from viz3d.scene.flight import HOP_SPAN, focus_camera
 from viz3d.scene.tour import Tour, TourStop
-from viz3d.session.navigation import Navigation
+from viz3d.session.navigation import ROWS_FOCUS, Navigation
 
 FLYTHROUGH_STOPS = 8  # at most this many layers, besides the overview at both ends
 FLYTHROUGH_MIN_STOPS = 4  # a network without stages gets this many evenly chosen layers (or all)
@@ -53,14 +55,35 @@ def _slab_caption(nav: Navigation, slab: SlabLayout) -> str:
     return f"{node.name} ({node.op}) {shape}".strip()
 
 
+def _hop(nav: Navigation, a: SlabLayout, b: SlabLayout, start: OrbitCamera, end: OrbitCamera) -> OrbitCamera | None:
+    """In rows, a camera framing both slabs between two stops too far apart to see one from the other."""
+    travel = float(np.linalg.norm(np.asarray(end.target, float) - np.asarray(start.target, float)))
+    if nav.layout.arrangement != "rows" or travel <= HOP_SPAN * max(start.distance, end.distance):
+        return None
+    both = np.vstack([box_corners(a.lo, a.hi), box_corners(b.lo, b.hi)])
+    return focus_camera(both, nav.camera, nav.aspect, *ROWS_FOCUS)
+
+
 def flythrough(nav: Navigation, fly: float = FLY_SECONDS, hold: float = HOLD_SECONDS) -> Tour:
-    """From the overview along the network, stopping at each stage boundary, and back to the overview."""
+    """From the overview along the network, stopping at each stage boundary, and back to the overview.
+
+    In rows, a leg between stops in different rows passes a view of both (half the leg's time each
+    way, no hold), so the tour hops rather than sweeping along the rows at close range.
+    """
     home = nav.home_camera()
     n = len(nav.layout.slabs)
     stops = [TourStop(home, 0.0, hold, f"{n} layers, input to output", {"cut": None})]
+    previous: SlabLayout | None = None
     for slab in stage_slabs(nav):
         name = nav.trace.nodes[slab.node_id].name
-        stops.append(TourStop(nav.focus_on_slab(slab), fly, hold, _slab_caption(nav, slab), {"cut": name}))
+        camera = nav.focus_on_slab(slab)
+        hop = None if previous is None else _hop(nav, previous, slab, stops[-1].camera, camera)
+        if hop is not None:
+            stops.append(TourStop(hop, fly / 2, 0.0, _slab_caption(nav, slab)))
+        stops.append(
+            TourStop(camera, fly / 2 if hop is not None else fly, hold, _slab_caption(nav, slab), {"cut": name})
+        )
+        previous = slab
     stops.append(TourStop(home.copy(), fly, hold, "", {"cut": None}))
     return Tour(stops)
 
