@@ -107,3 +107,14 @@ def test_gradient_views_follow_the_opened_blocks() -> None:
     session.toggle_block("stage3")
     session.update(show="gradients")
     assert names(session.trace) == names(session.captured) and "stage3.1" in names(session.trace)
+
+
+def test_opening_a_block_keeps_the_arrangement_auto_chose() -> None:
+    first = nn.Sequential(*[nn.Conv2d(2, 2, 1) for _ in range(8)])
+    model = nn.Sequential(first, *[nn.Sequential(nn.Conv2d(2, 2, 1), nn.ReLU()) for _ in range(19)]).eval()
+    session = Session.from_model(model, torch.rand(1, 2, 4, 4), options=ViewOptions(max_slabs=30))
+    assert session.options.group_depth == 1 and session.layout.arrangement == "line"  # 21 ranks
+    session.toggle_block("0")
+    assert len(session.trace) == 28 and session.layout.arrangement == "line"  # past 24 ranks, yet not flipped
+    session.toggle_folding()  # G: a new picture of the whole network, auto decides again
+    assert session.layout.arrangement == "rows"
