@@ -6,6 +6,7 @@ torch only: nothing here imports GL, vispy, glfw or cupy.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import torch
 from torch import nn
@@ -112,29 +113,6 @@ def checked_call(
     return batch_size
 
 
-def run_checked(
-    model: nn.Module,
-    x: torch.Tensor | tuple[torch.Tensor, ...],
-    group_depth: Folding | int | None,
-    method: CaptureMethod | None,
-    progress: ProgressCallback | None,
-    grad: bool = False,
-) -> tuple[list[RawNode], list[tuple[int, int]], CaptureMethod, list[str]]:
-    """Record the run (see :func:`_run`), turning what it raises into one-line errors."""
-    try:
-        return _run(model, x, group_depth, method, progress, grad)
-    except Viz3dError as exc:
-        line = str(exc).split("\n", 1)[0]  # torch.fx appends "While executing ..." to what passes through
-        if line == str(exc):
-            raise
-        raise Viz3dError(line) from exc
-    except (MemoryError, RuntimeError) as exc:
-        oom = out_of_memory(exc, x)
-        if oom is None:
-            raise
-        raise oom from exc
-
-
 def build_trace(
     raw: list[RawNode],
     pairs: list[tuple[int, int]],
@@ -159,7 +137,7 @@ def build_trace(
     return trace
 
 
-def _run(
+def run_checked(
     model: nn.Module,
     x: torch.Tensor | tuple[torch.Tensor, ...],
     group_depth: Folding | int | None,
@@ -167,13 +145,33 @@ def _run(
     progress: ProgressCallback | None,
     grad: bool = False,
 ) -> tuple[list[RawNode], list[tuple[int, int]], CaptureMethod, list[str]]:
-    """Record the run with fx, falling back to hooks (saying so once) when fx cannot trace the model."""
+    """Record the run with fx, falling back to hooks (saying so once) when fx cannot trace the model.
+
+    What it raises becomes one line: fx's appended details go, running out of memory is said so.
+    """
+    try:
+        return _record(model, x, group_depth, method, progress, grad)
+    except Viz3dError as exc:
+        line = str(exc).split("\n", 1)[0]  # torch.fx appends "While executing ..." to what passes through
+        if line == str(exc):
+            raise
+        raise Viz3dError(line) from exc
+    except (MemoryError, RuntimeError) as exc:
+        oom = out_of_memory(exc, x)
+        if oom is None:
+            raise
+        raise oom from exc
+
+
+def _record(
+    model: nn.Module, x: Any, folding: Folding | int | None, method: CaptureMethod | None, progress: Any, grad: bool
+) -> tuple[list[RawNode], list[tuple[int, int]], CaptureMethod, list[str]]:
     raw: list[RawNode]
     used: CaptureMethod
     notes: list[str] = []
     if method in (None, "fx"):
         try:
-            raw, pairs = capture_fx(model, x, group_depth, progress, grad)
+            raw, pairs = capture_fx(model, x, folding, progress, grad)
             used = "fx"
         except Viz3dError:
             raise
@@ -186,10 +184,10 @@ def _run(
             )
             warn_once(note)
             notes.append(note)
-            raw, pairs = capture_hooks(model, x, group_depth, progress, grad)
+            raw, pairs = capture_hooks(model, x, folding, progress, grad)
             used = "hooks"
     elif method == "hooks":
-        raw, pairs = capture_hooks(model, x, group_depth, progress, grad)
+        raw, pairs = capture_hooks(model, x, folding, progress, grad)
         used = "hooks"
     else:
         raise Viz3dError(f"unknown capture method {method!r}: use 'fx' or 'hooks'")

@@ -78,21 +78,16 @@ def gradcam_trace(explanation: Explanation, preprocess: Preprocess, focus: int |
     no spatial map, the last convolution's (else the last spatial layer's) is.
     Layers without a spatial map (vectors, the classifier) show activation × gradient.
     """
-    nodes: list[Node] = []
     cams: dict[int, torch.Tensor] = {}
-    for node in explanation.trace.nodes:
-        grad = explanation.gradients.get(node.id)
-        if node.display is None:
-            nodes.append(node)
-        elif grad is None:
-            nodes.append(_no_gradient(node))
-        elif has_map(node):
-            cam = grad_cam(node.display, grad)
-            cams[node.id] = cam
-            shown = replace(node, display=cam[None], display_colormap=CAM_MAP, display_norm="layer")
-            nodes.append(replace(shown, display_note="Grad-CAM"))
-        else:
-            nodes.append(_signed_node(node, node.display * grad, "activation x gradient (no spatial map)"))
+
+    def shown(node: Node, grad: torch.Tensor) -> Node:
+        if not has_map(node):
+            return _signed_node(node, _shown(node) * grad, "activation x gradient (no spatial map)")
+        cams[node.id] = grad_cam(_shown(node), grad)
+        with_map = replace(node, display=cams[node.id][None], display_colormap=CAM_MAP, display_norm="layer")
+        return replace(with_map, display_note="Grad-CAM")
+
+    nodes = list(_per_node(explanation, shown).nodes)
     chosen = overlay_layer(explanation.trace, cams, focus)
     if chosen is not None:
         for i, node in enumerate(explanation.trace.nodes):
@@ -100,6 +95,20 @@ def gradcam_trace(explanation: Explanation, preprocess: Preprocess, focus: int |
                 picture = preprocess.undo(node.display.detach().float()).clamp(0, 1)
                 note = f"Grad-CAM of {explanation.trace.nodes[chosen].name} on the picture"
                 nodes[i] = _overlaid(node, picture, cams[chosen], signed=False, note=note)
+    return explanation.trace.with_nodes(nodes)
+
+
+def _per_node(explanation: Explanation, shown: Callable[[Node, torch.Tensor], Node]) -> Trace:
+    """``shown(node, its gradient)`` for every slab with a gradient; zeros (said so) for a slab without one."""
+    nodes = []
+    for node in explanation.trace.nodes:
+        grad = explanation.gradients.get(node.id)
+        if node.display is None:
+            nodes.append(node)
+        elif grad is None:
+            nodes.append(_no_gradient(node))
+        else:
+            nodes.append(shown(node, grad))
     return explanation.trace.with_nodes(nodes)
 
 
@@ -158,16 +167,7 @@ def overlay(picture: torch.Tensor, heat: torch.Tensor, signed: bool, alpha: floa
 
 
 def _signed(explanation: Explanation, value: Callable[[Node, torch.Tensor], torch.Tensor], note: str) -> Trace:
-    nodes = []
-    for node in explanation.trace.nodes:
-        grad = explanation.gradients.get(node.id)
-        if node.display is None:
-            nodes.append(node)
-        elif grad is None:
-            nodes.append(_no_gradient(node))
-        else:
-            nodes.append(_signed_node(node, value(node, grad), note))
-    return explanation.trace.with_nodes(nodes)
+    return _per_node(explanation, lambda node, grad: _signed_node(node, value(node, grad), note))
 
 
 def _shown(node: Node) -> torch.Tensor:
