@@ -56,6 +56,7 @@ def _add_view_options(p: argparse.ArgumentParser) -> None:
     from viz3d.scene.colormaps import COLORMAPS
     from viz3d.scene.normalization import NORMALIZATIONS
     from viz3d.session import CONNECTION_KINDS, VIEWS
+    from viz3d.session.options import parse_texture_budget
 
     p.add_argument(
         "--camera",
@@ -71,6 +72,12 @@ def _add_view_options(p: argparse.ArgumentParser) -> None:
         help="comma-separated kinds to draw: "
         + ", ".join(f"{k.name} ({k.label})" for k in CONNECTION_KINDS.values())
         + "; '' for none",
+    )
+    p.add_argument(
+        "--texture-budget",
+        type=parse_texture_budget,
+        default="auto",
+        help="texture memory for activations, e.g. 512M or 2G ('auto': from the GL implementation; 'none')",
     )
     p.add_argument("--focus", default=None, help="layer name: start there, the layers in front of it cut away")
     p.add_argument("--select", default=None, help="unit for rf/weights: LAYER:CHANNEL[:Y:X], e.g. conv3:5:2:4")
@@ -194,6 +201,7 @@ def view_options_from_args(args: argparse.Namespace) -> Any:
         group_depth=args.group_depth,
         shared_filter_range=args.shared_filter_range,
         texture_format=getattr(args, "texture_format", "r32f"),
+        texture_budget=getattr(args, "texture_budget", "auto"),
         present=getattr(args, "present", False),
         font_scale=getattr(args, "font_scale", 1.0),
         target=_target(getattr(args, "target", None)),

@@ -62,6 +62,9 @@ class Hud:
             head.append(f"blocks folded at depth {o.group_depth}")
         if o.texture_format != "r32f":
             head.append(o.texture_format.upper())
+        budget_note = self.view.renderer.budget_note if self.view.renderer is not None else ""
+        if budget_note:
+            head.append(f"texture budget: {budget_note}")
         if o.shared_filter_range and o.show == "weights":
             head.append("one range per layer's filters")
         if VIEWS[o.show].explains:

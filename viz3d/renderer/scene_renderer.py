@@ -54,6 +54,10 @@ class SceneRenderer:
         ``"r32f"`` or ``"r16f"`` (half the texture memory).
     max_texture_size
         Override the GL limit on 3D texture sides (tests use it to force packing).
+    texture_budget
+        Bytes the activation textures may take (``"auto"``: sized to the GL
+        implementation's memory; None: no limit); past it layers take R16F
+        or are downsampled (see :mod:`viz3d.gpu.budget`).
     labels
         Draw layer names.
     upload
@@ -72,6 +76,7 @@ class SceneRenderer:
         labels: bool = True,
         upload: str | None = None,
         label_px: int = 15,
+        texture_budget: int | str | None = "auto",
     ) -> None:
         if texture_format not in TEXTURE_FORMATS:
             raise Viz3dError(f"unknown texture format {texture_format!r}; use one of {', '.join(TEXTURE_FORMATS)}")
@@ -90,6 +95,7 @@ class SceneRenderer:
         self.connections: dict[str, list[ConnectionSet]] = {}  # what is asked to be drawn, by kind
         self.cut_z = float("inf")  # hide everything with a larger z (nearer the input)
         self._max_texture_size = max_texture_size
+        self._texture_budget = texture_budget
         self._upload_request = upload
         self._gl_ready = False
 
@@ -104,7 +110,12 @@ class SceneRenderer:
         if self.canvas is None:
             raise Viz3dError("SceneRenderer needs a current GL canvas (use viz3d.render or a ViewerWindow)")
         self.textures = LayerTextureSet(
-            self.trace, self.texture_format, self._max_texture_size, self._upload_request, self.canvas
+            self.trace,
+            self.texture_format,
+            self._max_texture_size,
+            self._upload_request,
+            self.canvas,
+            self._texture_budget,
         )
         self.textures.set_colormap(self.colormap)
         quad = np.array([[0, 0], [1, 0], [0, 1], [1, 1]], np.float32)
@@ -143,6 +154,11 @@ class SceneRenderer:
     def layer_for(self, node_id: int) -> LayerTextures | None:
         """GL resources of a node's layer (None for generic boxes)."""
         return self.textures.layer_for(node_id) if self._gl_ready else None
+
+    @property
+    def budget_note(self) -> str:
+        """What the texture budget changed ("3 layers in R16F, 2 downsampled"), or "" when nothing."""
+        return self.textures.budget_note if self._gl_ready else ""
 
     @property
     def thinned(self) -> tuple[int, int]:
