@@ -22,14 +22,13 @@ from viz3d.layout.connections import ConnectionSet
 from viz3d.layout.panel import PanelQuad
 from viz3d.renderer.boxes import SLAB_COLOR, BoxLayer
 from viz3d.renderer.connections import ConnectionLayer
-from viz3d.renderer.face_pass import FaceItem, FacePass
+from viz3d.renderer.face_pass import FaceItem, FacePass, slab_rows
 from viz3d.renderer.geometry import gl_matrix
 from viz3d.renderer.labels import LabelLayer
 from viz3d.renderer.layer_textures import LayerTextures, LayerTextureSet
 from viz3d.renderer.lines import LineBatch
 from viz3d.renderer.picking import PickPass
 from viz3d.renderer.prediction import PredictionPanel
-from viz3d.renderer.shaders import load_shader
 from viz3d.renderer.volume_pass import VolumePass, eye_from
 from viz3d.scene.colormaps import COLORMAPS, DIVERGING
 from viz3d.scene.normalization import NORMALIZATIONS
@@ -118,11 +117,9 @@ class SceneRenderer:
             self._texture_budget,
         )
         self.textures.set_colormap(self.colormap)
-        quad = np.array([[0, 0], [1, 0], [0, 1], [1, 1]], np.float32)
-        self._face_prog = gloo.Program(load_shader("slab_face.vert"), load_shader("slab_face.frag"))
-        self._face_corners = gloo.VertexBuffer(quad)
-        self._face_prog["a_corner"] = self._face_corners
-        self._faces = FacePass(self._face_prog, self._face_corners, self.canvas)
+        self._faces = FacePass(self.canvas)
+        self._face_items: list[FaceItem] = []
+        self._face_fronts = np.zeros(0)
         self._boxes = BoxLayer()
         self._curves = ConnectionLayer()
         self._outlines = LineBatch(1.0, 1.0, blend=True)
@@ -136,6 +133,7 @@ class SceneRenderer:
         self._build_geometry()
         self._curves.set(self.connections, self.connection_budget)  # curves given before GL existed
         self.textures.upload(self.trace)
+        self._build_faces()  # the budget may have changed the layers' plans
         self._update_ranges()
 
     @property
@@ -194,6 +192,7 @@ class SceneRenderer:
         self.trace = trace
         if self._gl_ready:
             self.textures.upload(trace)
+            self._build_faces()
             self._update_ranges()
 
     def set_connections(self, sets_by_kind: dict[str, list[ConnectionSet]]) -> None:
@@ -229,6 +228,23 @@ class SceneRenderer:
         outline = self._boxes.build(self.layout)
         self._outlines.set(outline, OUTLINE_RGBA)
         self._labels.build(self.layout.slabs, self.label_texts())
+        self._build_faces()
+
+    def _build_faces(self) -> None:
+        """The slab table and the face list, once per layout or upload rather than per frame."""
+        items: list[FaceItem] = []
+        rows: list[tuple[Any, int, int, bool]] = []
+        fronts: list[float] = []
+        for slab in self.layout.slabs:
+            layer = self.layer_for(slab.node_id)
+            if layer is not None:
+                node = self.trace.nodes[slab.node_id]
+                items.append(FaceItem(len(rows), layer, self.textures.lut_for(node)))
+                rows.append((slab, layer.plan.pack, layer.plan.depth, node.display_rgb))
+                fronts.append(slab.front_z)
+        slabs, packs, depths, rgb = zip(*rows, strict=True) if rows else ((), (), (), ())
+        self._faces.set_slabs(slab_rows(slabs, packs, depths, rgb))
+        self._face_items, self._face_fronts = items, np.array(fronts, float)
 
     def label_texts(self) -> list[str]:
         """The text shown beside each slab: name and shown shape."""
@@ -274,19 +290,12 @@ class SceneRenderer:
         gloo.set_clear_color(BACKGROUND)
         gloo.clear(color=True, depth=True)
         cut = min(self.cut_z, 3.0e38)
-        shown = [s for s in self.layout.slabs if s.front_z <= self.cut_z]
         self._boxes.draw(mvp, cut)
         volume = self.layout.mode == "volume"
         if not volume:
-            faces = []
-            for slab in shown:
-                layer = self.layer_for(slab.node_id)
-                if layer is not None:
-                    node = self.trace.nodes[slab.node_id]
-                    lut, plan = self.textures.lut_for(node), layer.plan
-                    faces.append(
-                        FaceItem(slab, layer.activation, layer.ranges, lut, plan.pack, plan.depth, node.display_rgb)
-                    )
+            faces = self._face_items
+            if self.cut_z != float("inf"):
+                faces = [f for f, z in zip(faces, self._face_fronts <= self.cut_z, strict=True) if z]
             self._faces.draw(mvp, tuple(SLAB_COLOR * 1.4), faces)
         self._panel.draw(mvp)
         if not self._curves.empty:
@@ -296,6 +305,7 @@ class SceneRenderer:
             gloo.set_depth_mask(True)
         self._outlines.draw(mvp, pixel_scale, cut)
         if volume:
+            shown = [s for s in self.layout.slabs if s.front_z <= self.cut_z]
             items = [(s, layer) for s in shown if (layer := self.layer_for(s.node_id)) is not None]
             eye_at = eye if eye is not None else eye_from(view_projection)
             self._volumes.draw(mvp, eye_at, items, lambda node_id: self.textures.lut_for(self.trace.nodes[node_id]))
@@ -332,8 +342,7 @@ class SceneRenderer:
             self._panel,
         ):
             part.delete()
-        self._face_prog.delete()
-        self._face_corners.delete()
+        self._faces.delete()
         self._gl_ready = False
 
     def texture_bytes(self) -> int:
