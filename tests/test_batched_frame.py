@@ -12,9 +12,10 @@ import viz3d.gpu.stats as stats_module
 from viz3d.capture import synthetic_trace
 from viz3d.gpu.stats import channel_stats, channel_stats_many
 from viz3d.layout import layout_trace
+from viz3d.renderer.geometry import quads_in_view
 from viz3d.renderer.offscreen import render_frame
 from viz3d.renderer.scene_renderer import SceneRenderer
-from viz3d.scene.camera import camera_for
+from viz3d.scene.camera import OrbitCamera, camera_for
 
 
 def test_grouped_statistics_equal_the_per_layer_ones(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -32,6 +33,25 @@ def test_grouped_statistics_equal_the_per_layer_ones(monkeypatch: pytest.MonkeyP
     assert channel_stats_many(displays)[3].nonfinite == 1
 
 
+def front_camera(slab: Any, size: tuple[int, int]) -> OrbitCamera:
+    """Looking straight at one slab from near, so that most others are out of the picture."""
+    target = np.array([slab.center[0], slab.center[1], slab.front_z])
+    return OrbitCamera(target=target, distance=slab.size[1] * 1.2, scene_radius=20.0)
+
+
+def test_quads_in_view_drops_only_what_is_wholly_outside() -> None:
+    vp = OrbitCamera(target=np.zeros(3), distance=5.0, scene_radius=5.0).view_projection(1.0)
+
+    def quad(x0: float, x1: float, z: float) -> np.ndarray:
+        return np.array([[x0, -0.5, z, 1], [x1, -0.5, z, 1], [x0, 0.5, z, 1], [x1, 0.5, z, 1]])
+
+    corners = np.stack(
+        [quad(-0.5, 0.5, 0), quad(50, 51, 0), quad(-100, 100, 0), quad(-0.5, 0.5, 20), quad(-0.5, 0.5, 4)]
+    )
+    # In view; far right; wider than the view (crosses it); behind the eye; between the eye and the target.
+    np.testing.assert_array_equal(quads_in_view(corners, vp), [True, False, True, False, True])
+
+
 class PerLayerGloo:
     """The reference: every face through gloo with its own uniforms (slab_face.vert, no slab table)."""
 
@@ -44,7 +64,7 @@ class PerLayerGloo:
         self.program = gloo.Program(load_shader("slab_face.vert"), load_shader("slab_face.frag"))
         self.program["a_corner"] = np.array([[0, 0], [1, 0], [0, 1], [1, 1]], np.float32)
 
-    def draw(self, mvp: np.ndarray, base_color: Any, _items: Any) -> None:
+    def draw(self, mvp: np.ndarray, base_color: Any, _items: Any, _keep: Any = None) -> None:
         from OpenGL import GL
 
         from viz3d.renderer.geometry import slab_uniforms
@@ -81,13 +101,15 @@ def test_slab_table_draws_the_same_pixels_as_per_layer_uniforms(gl: Any) -> None
     assert [la.plan.pack for la in renderer.layers] == [1, 2, 1, 3, 1, 1]
     batched = renderer._faces
     reference = PerLayerGloo(renderer)
+    near = front_camera(layout.slabs[3], size).view_projection(size[0] / size[1])
+    assert 1 <= quads_in_view(renderer._face_corners, near).sum() < len(layout.slabs)  # the others are skipped
     try:
-        for cut in (float("inf"), layout.slabs[2].front_z):
+        for cut, view in ((float("inf"), vp), (layout.slabs[2].front_z, vp), (float("inf"), near)):
             renderer.cut_z = cut
             renderer._faces = batched
-            got = render_frame(renderer, vp, size)
+            got = render_frame(renderer, view, size)
             renderer._faces = reference  # type: ignore[assignment]
-            want = render_frame(renderer, vp, size)
+            want = render_frame(renderer, view, size)
             assert (want[..., :3] != np.round(np.array([0.075, 0.08, 0.095]) * 255)).any(-1).mean() > 0.1
             np.testing.assert_array_equal(got, want)
     finally:

@@ -70,6 +70,7 @@ class FacePass:
         self._locations: dict[str, int] = {}
         self._corner_location = -1
         self._handles: dict[int, int] = {}  # gloo id -> GL name
+        self._named: tuple[Sequence[FaceItem], list[tuple[int, int, int]]] | None = None  # items, their GL names
 
     def set_slabs(self, rows: np.ndarray) -> None:
         """Write the slab table (rows from :func:`slab_rows`; FaceItem.index is a row)."""
@@ -104,18 +105,28 @@ class FacePass:
             self._locations[name] = int(GL.glGetUniformLocation(program_handle, name))
         self._corner_location = int(GL.glGetAttribLocation(program_handle, "a_corner"))
 
-    def draw(self, mvp: np.ndarray, base_color: Sequence[float], items: Sequence[FaceItem]) -> None:
-        """Draw ``items`` into the bound framebuffer with the GL state already set (depth test on)."""
+    def draw(
+        self, mvp: np.ndarray, base_color: Sequence[float], items: Sequence[FaceItem], keep: np.ndarray | None = None
+    ) -> None:
+        """Draw ``items`` (those where ``keep`` is true) into the bound framebuffer, GL state already set.
+
+        ``items`` is meant to be the same list frame after frame: the GL names
+        of its textures are looked up once per list.
+        """
         from OpenGL import GL
 
-        if not items or self.table is None:
+        chosen = range(len(items)) if keep is None else np.flatnonzero(keep).tolist()
+        if not chosen or self.table is None:
             return
         context = self.canvas.context
         # Every GL name first: looking one up runs gloo's queued commands (new textures, range
         # updates, the table, other programs' uniforms), which may switch programs and bindings.
         handle = self._handle
         program, vbo, table = handle(self.program), handle(self.corners), handle(self.table)
-        textures = [(handle(i.layer.activation), handle(i.layer.ranges), handle(i.lut)) for i in items]
+        if self._named is None or self._named[0] is not items:
+            named = [(handle(i.layer.activation), handle(i.layer.ranges), handle(i.lut)) for i in items]
+            self._named = (items, named)
+        textures = self._named[1]
         context.flush_commands()
         self._setup(program)
         loc = self._locations
@@ -140,8 +151,9 @@ class FacePass:
         uniform1i, active, bind, draw = GL.glUniform1i, GL.glActiveTexture, GL.glBindTexture, GL.glDrawArrays
         unit_activation, unit_ranges = GL.GL_TEXTURE0 + ACTIVATION_UNIT, GL.GL_TEXTURE0 + RANGES_UNIT
         target_3d, target_2d, strip = GL.GL_TEXTURE_3D, GL.GL_TEXTURE_2D, GL.GL_TRIANGLE_STRIP
-        for item, (activation, ranges, lut) in zip(items, textures, strict=True):
-            uniform1i(slab_location, item.index)
+        for k in chosen:
+            activation, ranges, lut = textures[k]
+            uniform1i(slab_location, items[k].index)
             if lut != bound_lut:
                 active(GL.GL_TEXTURE0 + LUT_UNIT)
                 bind(target_2d, lut)

@@ -23,7 +23,7 @@ from viz3d.layout.panel import PanelQuad
 from viz3d.renderer.boxes import SLAB_COLOR, BoxLayer
 from viz3d.renderer.connections import ConnectionLayer
 from viz3d.renderer.face_pass import FaceItem, FacePass, slab_rows
-from viz3d.renderer.geometry import gl_matrix
+from viz3d.renderer.geometry import face_corners, gl_matrix, quads_in_view
 from viz3d.renderer.labels import LabelLayer
 from viz3d.renderer.layer_textures import LayerTextures, LayerTextureSet
 from viz3d.renderer.lines import LineBatch
@@ -120,6 +120,7 @@ class SceneRenderer:
         self._faces = FacePass(self.canvas)
         self._face_items: list[FaceItem] = []
         self._face_fronts = np.zeros(0)
+        self._face_corners = np.zeros((0, 4, 4))
         self._boxes = BoxLayer()
         self._curves = ConnectionLayer()
         self._outlines = LineBatch(1.0, 1.0, blend=True)
@@ -235,16 +236,19 @@ class SceneRenderer:
         items: list[FaceItem] = []
         rows: list[tuple[Any, int, int, bool]] = []
         fronts: list[float] = []
-        for slab in self.layout.slabs:
+        shown: list[int] = []
+        for i, slab in enumerate(self.layout.slabs):
             layer = self.layer_for(slab.node_id)
             if layer is not None:
                 node = self.trace.nodes[slab.node_id]
+                shown.append(i)
                 items.append(FaceItem(len(rows), layer, self.textures.lut_for(node)))
                 rows.append((slab, layer.plan.pack, layer.plan.depth, node.display_rgb))
                 fronts.append(slab.front_z)
         slabs, packs, depths, rgb = zip(*rows, strict=True) if rows else ((), (), (), ())
         self._faces.set_slabs(slab_rows(slabs, packs, depths, rgb))
         self._face_items, self._face_fronts = items, np.array(fronts, float)
+        self._face_corners = face_corners([self.layout.slabs[i] for i in shown])
 
     def label_texts(self) -> list[str]:
         """The text shown beside each slab: name and shown shape."""
@@ -293,10 +297,11 @@ class SceneRenderer:
         self._boxes.draw(mvp, cut)
         volume = self.layout.mode == "volume"
         if not volume:
-            faces = self._face_items
+            # Faces wholly off-screen cost a draw each and show nothing: a close view of a deep network skips most.
+            keep = quads_in_view(self._face_corners, view_projection)
             if self.cut_z != float("inf"):
-                faces = [f for f, z in zip(faces, self._face_fronts <= self.cut_z, strict=True) if z]
-            self._faces.draw(mvp, tuple(SLAB_COLOR * 1.4), faces)
+                keep &= self._face_fronts <= self.cut_z
+            self._faces.draw(mvp, tuple(SLAB_COLOR * 1.4), self._face_items, keep)
         self._panel.draw(mvp)
         if not self._curves.empty:
             gloo.set_state(blend=True, blend_func=("src_alpha", "one_minus_src_alpha"), depth_test=True)
