@@ -19,6 +19,9 @@ ResNet-50 and ResNet-152 unfolded (benchmarks/resnet50.py, random weights,
 of 704 small layers (DenseNet-201's count), that one also from near its
 middle slab. The pictures of both ways are
 compared first (they must be the same pixels).
+Set-up work that scales with the units is measured too: every layer's
+normalization statistics, one torch reduction per layer against layers of
+one map size reduced together (:func:`viz3d.gpu.stats.channel_stats_many`).
 Run: ``python benchmarks/bench_units.py [--repeats 30] [--quick]``.
 """
 
@@ -212,6 +215,24 @@ def measure(trace: Any, repeats: int, close: bool = False) -> dict[str, float]:
     }
 
 
+def statistics_figures(trace: Any, repeats: int = 7) -> dict[str, float]:
+    """Median ms of every layer's normalization statistics, interleaved: one reduction per layer vs grouped."""
+    from viz3d.gpu.stats import channel_stats, channel_stats_many
+
+    displays = [n.display for n in trace.nodes if n.display is not None]
+    ways = {
+        "per_layer_ms": lambda: [channel_stats(d) for d in displays],
+        "grouped_ms": lambda: channel_stats_many(displays),
+    }
+    times: dict[str, list[float]] = {k: [] for k in ways}
+    for _ in range(repeats + 1):
+        for key, way in ways.items():
+            t0 = time.perf_counter()
+            way()
+            times[key].append(time.perf_counter() - t0)
+    return {k: statistics.median(v[1:]) * 1e3 for k, v in times.items()}  # the first round warms up
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=30)
@@ -227,6 +248,11 @@ def main() -> None:
         row("slab table, off-screen faces skipped (now)", f"{f['batched_ms']:.1f} ms")
         row("speed-up", f"{f['baseline_ms'] / f['batched_ms']:.2f}x")
         row("same pixels", "yes" if f["same_pixels"] else "NO")
+    print("Statistics of every layer at set-up and at each update")
+    for name, trace in measured:
+        s = statistics_figures(trace)
+        row(f"{name}: one reduction per layer (before)", f"{s['per_layer_ms']:.1f} ms")
+        row(f"{name}: layers of one map size together (now)", f"{s['grouped_ms']:.1f} ms")
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ def test_grouped_statistics_equal_the_per_layer_ones(monkeypatch: pytest.MonkeyP
     displays = [torch.randn(s, generator=g) * (i + 1) for i, s in enumerate(shapes)]
     displays[3][2, 1, 1] = float("nan")  # its group falls back to per-layer reductions
     monkeypatch.setattr(stats_module, "GROUP_VALUES", 120)  # several chunks of the 4x4 group
+    monkeypatch.setattr(stats_module, "SMALL_LAYER", 100)  # layer 3 (112 values) reduced alone
     for got, d in zip(channel_stats_many(displays), displays, strict=True):
         want = channel_stats(d)
         np.testing.assert_array_equal(got.minimum, want.minimum)

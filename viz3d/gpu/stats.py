@@ -48,24 +48,27 @@ def channel_stats(display: torch.Tensor) -> ChannelStats:
     return ChannelStats(minimum=packed[0], maximum=packed[1], mean=packed[2], nonfinite=int(nonfinite))
 
 
-GROUP_VALUES = 1 << 24  # most values gathered into one reduction (64 MB of float32)
+SMALL_LAYER = 1 << 16  # values: below this a torch call's fixed cost outweighs the layer's arithmetic
+GROUP_VALUES = 1 << 22  # most values gathered into one reduction (16 MB of float32)
 
 
 def channel_stats_many(displays: Sequence[torch.Tensor]) -> list[ChannelStats]:
     """:func:`channel_stats` of many (C, H, W) activations, a few reductions instead of one per layer.
 
     A deep network's layers share a handful of map sizes: the channels of
-    layers with the same H·W (on the same device) are stacked and reduced
-    together, up to :data:`GROUP_VALUES` values at a time, so 700 small
-    layers cost a few torch calls rather than 700 (each call has a fixed
-    cost far above a small layer's arithmetic). Per-row reductions of the
+    small layers (under :data:`SMALL_LAYER` values) with the same H·W (on
+    the same device) are stacked and reduced together, up to
+    :data:`GROUP_VALUES` values at a time, so 700 small layers cost a few
+    torch calls rather than 700 (each call has a fixed cost far above a small
+    layer's arithmetic). Large layers are reduced alone: gathering them would
+    cost a copy larger than what it saves. Per-row reductions of the
     stack are the per-layer reductions, so the figures are the same; a group
     holding a non-finite value falls back to :func:`channel_stats` per layer.
     """
     out: list[ChannelStats | None] = [None] * len(displays)
     groups: dict[tuple[int, str], list[int]] = {}
     for i, d in enumerate(displays):
-        if d.dim() == 3 and d.shape[0] > 0:
+        if d.dim() == 3 and 0 < d.numel() < SMALL_LAYER:
             groups.setdefault((int(d.shape[1] * d.shape[2]), str(d.device)), []).append(i)
     for (size, _), members in groups.items():
         chunk: list[int] = []
