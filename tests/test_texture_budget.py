@@ -123,3 +123,28 @@ def test_hud_names_what_the_budget_changed(gl: Any) -> None:
         assert "texture budget" not in window.hud.status_lines(None)[0]
     finally:
         window.canvas.close()
+
+
+@pytest.mark.gl
+def test_new_values_refit_the_budget(gl: Any) -> None:
+    # Fits in R16F at full size; then values too fine for half floats need R32F, so the maps shrink instead.
+    display = torch.arange(2 * 8 * 8, dtype=torch.float32).reshape(2, 8, 8)
+    trace = one_layer(display)
+    layout = layout_trace(trace)
+    slab = layout.slabs[0]
+    vp = front_camera(slab).view_projection(SIZE[0] / SIZE[1])
+    renderer = SceneRenderer(trace, layout, labels=False, texture_budget=2 * 8 * 8 * 2)
+    with pytest.warns(viz3d.Viz3dWarning, match="1 layer in R16F"):
+        render_frame(renderer, vp, SIZE)
+    assert (renderer.layers[0].format, renderer.layers[0].plan.downsample) == ("r16f", 1)
+    fine = 1000.0 + display / 64  # spread 2 around 1000: half precision would posterize it
+    with pytest.warns(viz3d.Viz3dWarning, match="1 downsampled"):
+        renderer.update_activations(one_layer(fine))
+        image = render_frame(renderer, vp, SIZE)
+    layer = renderer.layers[0]
+    assert (layer.format, layer.plan.downsample) == ("r32f", 2) and renderer.budget_note == "1 downsampled"
+    boxed = F.avg_pool2d(fine[None], 2)[0]
+    for c, y, x in [(0, 1, 2), (1, 3, 3)]:
+        expected = apply_colormap(np.array([boxed[c, y, x].item()]), float(fine.min()), float(fine.max()))[0]
+        np.testing.assert_array_equal(pixel_at(image, texel_center(slab, c, y, x, 4, 4), vp), expected)
+    renderer.delete()

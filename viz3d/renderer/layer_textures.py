@@ -178,11 +178,15 @@ class LayerTextureSet:
             self.uploader.release()
             self._staging_format = fit.formats[0]
             self.uploader, self._upload_reason = select_uploader(*self._upload_choice, self._staging_format)
+        replaced = False
         for layer, plan, fmt in zip(self.layers, fit.plans, fit.formats, strict=True):
             if layer.activation is None or layer.format != fmt or layer.plan != plan:
                 if layer.activation is not None:
                     layer.activation.delete()
+                    replaced = True
                 layer.activation, layer.format, layer.plan = _activation_texture(plan, fmt), fmt, plan
+        if replaced and cuda:
+            self.uploader.release()  # its buffers were registered for the old textures: register anew
 
     @property
     def budget_note(self) -> str:
