@@ -112,12 +112,17 @@ def test_hud_names_what_the_budget_changed(gl: Any) -> None:
 
     trace = synthetic_trace([(4, 16, 16), (8, 8, 8)])
     full = (4 * 256 + 8 * 64) * 4
-    session = Session(trace, options=ViewOptions(texture_budget=full // 2), size=(320, 200))
+    session = Session(trace, options=ViewOptions(texture_budget=full // 4), size=(320, 200))
     window = ViewerWindow(session, backend="egl")
     try:
         with pytest.warns(viz3d.Viz3dWarning, match="texture budget"):
             window.view.sync()
-        assert "texture budget: 2 layers in R16F" in window.hud.status_lines(None)[0]
+        assert "texture budget: 2 layers in R16F, 1 downsampled" in window.hud.status_lines(None)[0]
+        # The hover line gives the map's own value at its own (y, x), and says the tile is drawn smaller.
+        line = window.hud.describe(PickHit(0, 1, 9, 13))
+        assert f"channel 1 (y 9, x 13) = {float(trace.nodes[0].display[1, 9, 13]):.4g}" in line
+        assert "drawn 2x downsampled" in line
+        assert "downsampled" not in window.hud.describe(PickHit(1, 1, 3, 3))
         session.update(texture_budget=None)
         window.view.sync()
         assert "texture budget" not in window.hud.status_lines(None)[0]

@@ -112,6 +112,8 @@ class Hud:
             # The range the colours (and the inset's colorbar) use, not another one: see viz3d.app.compare.
             lo, hi = inset_range(self.session, renderer, hit.node_id, hit.channel)
             text += f" | colour range {lo:.4g} .. {hi:.4g} | channel mean {layer.stats.mean[hit.channel]:.3g}"
+            if layer.plan.downsample > 1:  # the value above is the map's own; the tile shows block means
+                text += f" | drawn {layer.plan.downsample}x downsampled"
         return text
 
     # --- panels ---------------------------------------------------------------------
