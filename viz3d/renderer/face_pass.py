@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from viz3d.layout.slabs import SlabLayout
+from viz3d.renderer.raw_gl import face_calls
 from viz3d.renderer.shaders import load_shader, with_defines
 
 UNIFORMS = ("u_mvp", "u_base_color", "u_slab", "u_slabs", "u_activation", "u_ranges", "u_lut")
@@ -148,7 +149,7 @@ class FacePass:
 
         bound_lut = -1
         slab_location = loc["u_slab"]
-        uniform1i, active, bind, draw = GL.glUniform1i, GL.glActiveTexture, GL.glBindTexture, GL.glDrawArrays
+        uniform1i, active, bind, draw = face_calls()
         unit_activation, unit_ranges = GL.GL_TEXTURE0 + ACTIVATION_UNIT, GL.GL_TEXTURE0 + RANGES_UNIT
         target_3d, target_2d, strip = GL.GL_TEXTURE_3D, GL.GL_TEXTURE_2D, GL.GL_TRIANGLE_STRIP
         for k in chosen:
