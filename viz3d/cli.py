@@ -51,12 +51,20 @@ def _format_warning(message: Any, category: Any, filename: str, lineno: int, lin
     return f"viz3d: warning: {message}\n"
 
 
+def _texture_budget(text: str) -> int | str | None:
+    from viz3d.session.options import parse_texture_budget
+
+    try:
+        return parse_texture_budget(text)
+    except Viz3dError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
 def _add_view_options(p: argparse.ArgumentParser) -> None:
     from viz3d.scene.camera import PRESETS
     from viz3d.scene.colormaps import COLORMAPS
     from viz3d.scene.normalization import NORMALIZATIONS
     from viz3d.session import CONNECTION_KINDS, VIEWS
-    from viz3d.session.options import parse_texture_budget
 
     p.add_argument(
         "--camera",
@@ -75,7 +83,7 @@ def _add_view_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--texture-budget",
-        type=parse_texture_budget,
+        type=_texture_budget,
         default="auto",
         help="texture memory for activations, e.g. 512M or 2G ('auto': from the GL implementation; 'none')",
     )

@@ -23,6 +23,13 @@ from viz3d.errors import Viz3dError
 from viz3d.gpu.plan import TexturePlan, plan_texture
 
 
+def bytes_text(n: float) -> str:
+    """A byte count for people: GB, MB or KB."""
+    if n >= 2**29:
+        return f"{n / 2**30:.1f} GB"
+    return f"{n / 2**20:.0f} MB" if n >= 2**20 else f"{n / 2**10:.0f} KB"
+
+
 def texel_bytes(texture_format: str) -> int:
     """Bytes per texel of an activation texture format."""
     return 2 if texture_format == "r16f" else 4
@@ -93,10 +100,8 @@ def fit_to_budget(
         if new.height * new.width > 1:
             heapq.heappush(heap, (-new.height * new.width, new.downsample, -new.texel_count, i))
     if total > budget:
-        from viz3d.capture.budget import size_text
-
         raise Viz3dError(
-            f"activation textures need {size_text(total)} even with every map shrunk to one texel, beyond the "
-            f"texture budget of {size_text(budget)}; raise ViewOptions.texture_budget or fold the network"
+            f"activation textures need {bytes_text(total)} even with every map shrunk to one texel, beyond the "
+            f"texture budget of {bytes_text(budget)}; raise ViewOptions.texture_budget or fold the network"
         )
     return BudgetFit(plans, formats, halved, len(shrunk), full, total)

@@ -14,11 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from viz3d.capture.budget import size_text
 from viz3d.capture.trace import Node, Trace
 from viz3d.errors import Viz3dError, warn_once
 from viz3d.gpu import TexturePlan, pack_for_texture, plan_texture, select_uploader
-from viz3d.gpu.budget import BudgetFit, fit_to_budget
+from viz3d.gpu.budget import BudgetFit, bytes_text, fit_to_budget
 from viz3d.gpu.half import half_precision_problem
 from viz3d.scene.colormaps import colormap_lut
 from viz3d.scene.normalization import ChannelStats, display_range, global_range
@@ -169,8 +168,8 @@ class LayerTextureSet:
         fit = self.fit = fit_to_budget(shapes, self._limit, self.texture_format, half_safe, self.budget, cuda)
         if fit.changed:
             warn_once(
-                f"activation textures ({size_text(fit.full_bytes)}) exceed the texture budget "
-                f"({size_text(self.budget or 0)}, {self.budget_source}): {self.budget_note}; "
+                f"activation textures ({bytes_text(fit.full_bytes)}) exceed the texture budget "
+                f"({bytes_text(self.budget or 0)}, {self.budget_source}): {self.budget_note}; "
                 "set ViewOptions.texture_budget to change it"
             )
         if cuda and fit.formats and self._staging_format != fit.formats[0]:
