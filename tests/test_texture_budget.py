@@ -153,3 +153,15 @@ def test_new_values_refit_the_budget(gl: Any) -> None:
         expected = apply_colormap(np.array([boxed[c, y, x].item()]), float(fine.min()), float(fine.max()))[0]
         np.testing.assert_array_equal(pixel_at(image, texel_center(slab, c, y, x, 4, 4), vp), expected)
     renderer.delete()
+
+
+def test_texture_budget_flag_reaches_the_view_options(capsys: pytest.CaptureFixture[str]) -> None:
+    from viz3d.cli import _build_parser, view_options_from_args
+
+    parser = _build_parser()
+    args = parser.parse_args(["render", "--texture-budget", "2G"])
+    assert view_options_from_args(args).texture_budget == 2 * 2**30
+    assert view_options_from_args(parser.parse_args(["render"])).texture_budget == "auto"
+    with pytest.raises(SystemExit):
+        parser.parse_args(["render", "--texture-budget", "lots"])
+    assert "texture budget 'lots' is not a size" in capsys.readouterr().err
