@@ -165,3 +165,18 @@ def test_texture_budget_flag_reaches_the_view_options(capsys: pytest.CaptureFixt
     with pytest.raises(SystemExit):
         parser.parse_args(["render", "--texture-budget", "lots"])
     assert "texture budget 'lots' is not a size" in capsys.readouterr().err
+
+
+@pytest.mark.gl
+def test_auto_budget_follows_the_gl_implementation(gl: Any) -> None:
+    from viz3d.renderer.gl_memory import DEFAULT_BUDGET, auto_texture_budget, resolve_budget, system_memory
+
+    ram = system_memory()
+    assert ram is not None
+    # Software rasterizers keep textures in RAM: a quarter of it.
+    assert auto_texture_budget("llvmpipe (LLVM 15.0.6, 256 bits)")[0] == int(ram * 0.25)
+    # A GPU whose driver reports no memory query (this context has none of the extensions): the default.
+    budget, source = auto_texture_budget("Mesa Intel(R) UHD Graphics")
+    assert budget == DEFAULT_BUDGET and "default" in source
+    assert resolve_budget(None, "llvmpipe") == (None, "no budget")
+    assert resolve_budget(12345, "llvmpipe")[0] == 12345

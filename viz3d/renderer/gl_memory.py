@@ -97,3 +97,12 @@ def auto_texture_budget(renderer: str) -> tuple[int, str]:
     except Exception:  # a query a driver gets wrong must not stop the picture: the default budget holds
         pass
     return DEFAULT_BUDGET, "the default (the GL implementation does not say its memory)"
+
+
+def resolve_budget(texture_budget: int | str | None, renderer: str) -> tuple[int | None, str]:
+    """(bytes or None for no limit, where the figure comes from) of a ``texture_budget`` option."""
+    if texture_budget is None:
+        return None, "no budget"
+    if texture_budget == "auto":
+        return auto_texture_budget(renderer)
+    return int(texture_budget), "set in the view options"

@@ -60,17 +60,6 @@ def _activation_texture(plan: TexturePlan, texture_format: str) -> Any:
     )
 
 
-def resolve_budget(texture_budget: int | str | None, renderer: str) -> tuple[int | None, str]:
-    """(bytes or None for no limit, where the figure comes from) of a ``texture_budget`` option."""
-    if texture_budget is None:
-        return None, "no budget"
-    if texture_budget == "auto":
-        from viz3d.renderer.gl_memory import auto_texture_budget
-
-        return auto_texture_budget(renderer)
-    return int(texture_budget), "set in the view options"
-
-
 def lut_image(name: str) -> np.ndarray:
     """A colormap as a (1, 256, 4) RGBA8 texture image."""
     lut = colormap_lut(name)
@@ -92,6 +81,7 @@ class LayerTextureSet:
         from vispy import gloo
 
         from viz3d.renderer.context import gl_info, gl_limits
+        from viz3d.renderer.gl_memory import resolve_budget
 
         self.canvas = canvas
         self.texture_format = texture_format  # what was asked for; layers may keep R32F (see upload)
