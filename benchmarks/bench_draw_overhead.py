@@ -5,7 +5,8 @@ the Python/GL call overhead of its per-layer draws. This isolates that cost:
 frames of the ResNet-50-sized scene (53 layers) rendered into a 64×36 target,
 so raster time is negligible even on llvmpipe, with
 
-- the renderer as it is (``FacePass``: uniforms, two texture binds and a draw per layer);
+- the renderer as it is (``FacePass``: one integer uniform into the slab table, two texture binds and
+  a draw per layer);
 - the baseline, measured in the same run: the same faces through gloo
   (``Program.__setitem__`` per uniform and ``Program.draw`` per layer), as
   viz3d drew them before the face pass existed.
@@ -29,12 +30,22 @@ from common import gl_finish, median_time, row  # sets up the EGL environment fi
 TINY = (64, 36)
 
 
-def gloo_faces(renderer: Any, mvp: np.ndarray) -> None:
+def gloo_program(renderer: Any) -> Any:
+    """The face program as gloo drew it: per-layer uniforms (``slab_face.vert``, no slab table)."""
+    from vispy import gloo
+
+    from viz3d.renderer.shaders import load_shader
+
+    program = gloo.Program(load_shader("slab_face.vert"), load_shader("slab_face.frag"))
+    program["a_corner"] = renderer._faces.corners
+    return program
+
+
+def gloo_faces(renderer: Any, mvp: np.ndarray, fp: Any) -> None:
     """The baseline: every face through gloo, one ``Program.draw`` per layer."""
     from viz3d.renderer.boxes import SLAB_COLOR
     from viz3d.renderer.geometry import slab_uniforms
 
-    fp = renderer._face_prog
     fp["u_mvp"] = mvp
     fp["u_base_color"] = tuple(SLAB_COLOR * 1.4)
     fp["u_filter_taps"] = renderer.filter_taps or 1
@@ -53,19 +64,11 @@ def gloo_faces(renderer: Any, mvp: np.ndarray) -> None:
         fp.draw("triangle_strip")
 
 
-def raw_faces(renderer: Any, mvp: np.ndarray) -> None:
+def raw_faces(renderer: Any, mvp: np.ndarray, _program: Any = None) -> None:
     """The face pass as the renderer runs it."""
     from viz3d.renderer.boxes import SLAB_COLOR
-    from viz3d.renderer.face_pass import FaceItem
 
-    items = []
-    for slab in renderer.layout.slabs:
-        layer = renderer.layer_for(slab.node_id)
-        if layer is not None:
-            lut = renderer.textures.lut_for(renderer.trace.nodes[slab.node_id])
-            rgb = renderer.trace.nodes[slab.node_id].display_rgb
-            items.append(FaceItem(slab, layer.activation, layer.ranges, lut, layer.plan.pack, layer.plan.depth, rgb))
-    renderer._faces.draw(mvp, tuple(SLAB_COLOR * 1.4), items, renderer.filter_taps or 1)
+    renderer._faces.draw(mvp, tuple(SLAB_COLOR * 1.4), renderer._face_items, None, renderer.filter_taps or 1)
 
 
 def measure(repeats: int = 60, trace: Any = None) -> dict[str, float]:
@@ -85,6 +88,7 @@ def measure(repeats: int = 60, trace: Any = None) -> dict[str, float]:
     renderer = SceneRenderer(trace, layout)
     renderer.initialize()
     fbo = Framebuffer()
+    program = gloo_program(renderer)
 
     def run(faces: Any, size: tuple[int, int]) -> np.ndarray | None:
         vp = camera_for(layout, "overview", size).view_projection(size[0] / size[1])
@@ -93,7 +97,7 @@ def measure(repeats: int = 60, trace: Any = None) -> dict[str, float]:
             gloo.set_state(depth_test=True, blend=False)
             gloo.set_clear_color(BACKGROUND)
             gloo.clear(color=True, depth=True)
-            faces(renderer, gl_matrix(vp))
+            faces(renderer, gl_matrix(vp), program)
             gl_finish()
             return np.asarray(gloo.read_pixels((0, 0, *size), alpha=True)) if size != TINY else None
 
@@ -108,6 +112,7 @@ def measure(repeats: int = 60, trace: Any = None) -> dict[str, float]:
         "same_pixels": float(np.array_equal(baseline, raw)),
         "drawn_fraction": drawn,
     }
+    program.delete()
     renderer.delete()
     fbo.delete()
     return figures

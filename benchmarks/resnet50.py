@@ -33,7 +33,7 @@ class Bottleneck(nn.Module):
 class ResNet50(nn.Module):
     input_shape = (1, 3, 224, 224)
 
-    def __init__(self, num_classes: int = 1000) -> None:
+    def __init__(self, num_classes: int = 1000, blocks: tuple[int, int, int, int] = (3, 4, 6, 3)) -> None:
         super().__init__()
         self.conv1 = nn.Conv2d(3, 64, 7, stride=2, padding=3, bias=False)
         self.bn1 = nn.BatchNorm2d(64)
@@ -41,9 +41,9 @@ class ResNet50(nn.Module):
         self.maxpool = nn.MaxPool2d(3, stride=2, padding=1)
         layers = []
         cin = 64
-        for width, blocks, stride in ((64, 3, 1), (128, 4, 2), (256, 6, 2), (512, 3, 2)):
+        for width, count, stride in zip((64, 128, 256, 512), blocks, (1, 2, 2, 2), strict=True):
             stage = []
-            for b in range(blocks):
+            for b in range(count):
                 stage.append(Bottleneck(cin, width, stride if b == 0 else 1))
                 cin = width * 4
             layers.append(nn.Sequential(*stage))
@@ -59,3 +59,8 @@ class ResNet50(nn.Module):
 
 def resnet50() -> ResNet50:
     return ResNet50().eval()
+
+
+def resnet152() -> ResNet50:
+    """The same bottleneck network with ResNet-152's stage depths (3, 8, 36, 3): 516 units unfolded."""
+    return ResNet50(blocks=(3, 8, 36, 3)).eval()

@@ -2,8 +2,10 @@
 // texture's depth; beyond the depth limit `pack` channels sit side by side in x.
 uniform sampler3D u_activation;
 uniform sampler2D u_ranges;   // per-channel (lo, hi), 1024 channels per row
+#ifndef SLAB_TABLE      // else flat inputs of the same names (slab_face_table.vert)
 uniform int u_pack;
 uniform int u_depth;
+#endif
 
 float activation_at(int c, vec2 uv) {
     int slice = c / u_pack;

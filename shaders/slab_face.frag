@@ -1,11 +1,25 @@
 #version 330 core
 // Feature maps as a grid of heatmap tiles on a slab's front face.
+// With SLAB_TABLE defined (the face pass), each slab's grid arrives from the
+// vertex shader, read from one table of every slab, instead of as uniforms.
+#ifdef SLAB_TABLE
+in SlabGrid {  // a block: gloo's parser would take plain "in" declarations for attributes
+    flat int u_channels;
+    flat int u_cols;
+    flat vec2 u_tile;
+    flat float u_gap;
+    flat int u_pack;
+    flat int u_depth;
+    flat int u_rgb;
+};
+#else
+uniform int u_rgb;            // 1: tile c is a colour image from channels 3c, 3c+1, 3c+2
+#endif
 #include "colormap.glsl"
 #include "tiles.glsl"
 #include "activation.glsl"
 
 uniform sampler2D u_lut;
-uniform int u_rgb;            // 1: tile c is a colour image from channels 3c, 3c+1, 3c+2
 uniform vec3 u_base_color;    // slab colour between tiles
 uniform int u_filter_taps;    // most samples per pixel axis over its footprint (1: one sample, no prefilter)
 in vec2 v_face;

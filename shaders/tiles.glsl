@@ -1,9 +1,11 @@
 // Where a point on a slab's front face falls in its grid of tiles.
 // Channel c sits at row c / cols, column c % cols, row 0 at the top.
+#ifndef SLAB_TABLE      // else flat inputs of the same names, read from the slab table (slab_face_table.vert)
 uniform int u_channels;
 uniform int u_cols;
 uniform vec2 u_tile;     // tile size in world units
 uniform float u_gap;     // gap between tiles in world units
+#endif
 
 // The channel under `face` (world units from the face's top-left, y down), or
 // -1 in a gap; `uv` is the position inside the tile, (0, 0) at its top-left.

@@ -131,6 +131,8 @@ def test_every_shader_program_compiles_and_links_on_this_gl(gl: Any) -> None:
     pairs = [(v, v.replace(".vert", ".frag")) for v in names if v.endswith(".vert")]
     pairs.append(("slab_face.vert", "slab_pick.frag"))  # the pick pass reuses the face's vertex shader
     pairs.append(("prediction.vert", "prediction_pick.frag"))  # and the answer panel's pick, its panel's
+    pairs.append(("slab_face_table.vert", "slab_face.frag"))  # the face pass: slab_face.frag with SLAB_TABLE
+    defines = {"slab_face_table.vert": ("SLAB_TABLE",)}
     stages = {"vert": GL.GL_VERTEX_SHADER, "frag": GL.GL_FRAGMENT_SHADER}
     linked = set()
     for vert, frag in pairs:
@@ -139,7 +141,10 @@ def test_every_shader_program_compiles_and_links_on_this_gl(gl: Any) -> None:
         program = GL.glCreateProgram()
         for name in (vert, frag):
             shader = GL.glCreateShader(stages[name.rsplit(".", 1)[1]])
-            GL.glShaderSource(shader, shaders.load_shader(name))
+            source = shaders.load_shader(name)
+            if name.endswith(".frag"):
+                source = shaders.with_defines(source, *defines.get(vert, ()))
+            GL.glShaderSource(shader, source)
             GL.glCompileShader(shader)
             assert GL.glGetShaderiv(shader, GL.GL_COMPILE_STATUS), f"{name}: {GL.glGetShaderInfoLog(shader)}"
             GL.glAttachShader(program, shader)

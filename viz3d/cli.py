@@ -51,6 +51,15 @@ def _format_warning(message: Any, category: Any, filename: str, lineno: int, lin
     return f"viz3d: warning: {message}\n"
 
 
+def _texture_budget(text: str) -> int | str | None:
+    from viz3d.session.options import parse_texture_budget
+
+    try:
+        return parse_texture_budget(text)
+    except Viz3dError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
 def _add_view_options(p: argparse.ArgumentParser) -> None:
     from viz3d.scene.camera import PRESETS
     from viz3d.scene.colormaps import COLORMAPS
@@ -77,6 +86,12 @@ def _add_view_options(p: argparse.ArgumentParser) -> None:
         help="comma-separated kinds to draw: "
         + ", ".join(f"{k.name} ({k.label})" for k in CONNECTION_KINDS.values())
         + "; '' for none",
+    )
+    p.add_argument(
+        "--texture-budget",
+        type=_texture_budget,
+        default="auto",
+        help="texture memory for activations, e.g. 512M or 2G ('auto': from the GL implementation; 'none')",
     )
     p.add_argument("--focus", default=None, help="layer name: start there, the layers in front of it cut away")
     p.add_argument("--select", default=None, help="unit for rf/weights: LAYER:CHANNEL[:Y:X], e.g. conv3:5:2:4")
@@ -201,6 +216,7 @@ def view_options_from_args(args: argparse.Namespace) -> Any:
         arrangement=getattr(args, "arrangement", "auto"),
         shared_filter_range=args.shared_filter_range,
         texture_format=getattr(args, "texture_format", "r32f"),
+        texture_budget=getattr(args, "texture_budget", "auto"),
         present=getattr(args, "present", False),
         font_scale=getattr(args, "font_scale", 1.0),
         target=_target(getattr(args, "target", None)),

@@ -62,6 +62,9 @@ class Hud:
             head.append(f"blocks folded at depth {o.group_depth}")
         if o.texture_format != "r32f":
             head.append(o.texture_format.upper())
+        budget_note = self.view.renderer.budget_note if self.view.renderer is not None else ""
+        if budget_note:
+            head.append(f"texture budget: {budget_note}")
         if o.shared_filter_range and o.show == "weights":
             head.append("one range per layer's filters")
         if VIEWS[o.show].explains:
@@ -109,6 +112,8 @@ class Hud:
             # The range the colours (and the inset's colorbar) use, not another one: see viz3d.app.compare.
             lo, hi = inset_range(self.session, renderer, hit.node_id, hit.channel)
             text += f" | colour range {lo:.4g} .. {hi:.4g} | channel mean {layer.stats.mean[hit.channel]:.3g}"
+            if layer.plan.downsample > 1:  # the value above is the map's own; the tile shows block means
+                text += f" | drawn {layer.plan.downsample}x downsampled"
         return text
 
     # --- panels ---------------------------------------------------------------------

@@ -43,9 +43,12 @@ class TexturePlan:
         return d * h * w
 
 
-def plan_texture(channels: int, height: int, width: int, max_3d: int) -> TexturePlan:
-    """Fit a (C, H, W) activation into a 3D texture whose sides are at most ``max_3d``."""
-    downsample = max(1, math.ceil(max(height, width) / max_3d))
+def plan_texture(channels: int, height: int, width: int, max_3d: int, min_downsample: int = 1) -> TexturePlan:
+    """Fit a (C, H, W) activation into a 3D texture whose sides are at most ``max_3d``.
+
+    ``min_downsample`` shrinks the maps at least that much (a texture memory budget asks for it).
+    """
+    downsample = max(1, min_downsample, math.ceil(max(height, width) / max_3d))
     h, w = math.ceil(height / downsample), math.ceil(width / downsample)
     pack = max(1, math.ceil(channels / max_3d))
     if w * pack > max_3d:

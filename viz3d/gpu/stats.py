@@ -48,6 +48,61 @@ def channel_stats(display: torch.Tensor) -> ChannelStats:
     return ChannelStats(minimum=packed[0], maximum=packed[1], mean=packed[2], nonfinite=int(nonfinite))
 
 
+SMALL_LAYER = 1 << 16  # values: below this a torch call's fixed cost outweighs the layer's arithmetic
+GROUP_VALUES = 1 << 22  # most values gathered into one reduction (16 MB of float32)
+
+
+def channel_stats_many(displays: Sequence[torch.Tensor]) -> list[ChannelStats]:
+    """:func:`channel_stats` of many (C, H, W) activations, a few reductions instead of one per layer.
+
+    A deep network's layers share a handful of map sizes: the channels of
+    small layers (under :data:`SMALL_LAYER` values) with the same H·W (on
+    the same device) are stacked and reduced together, up to
+    :data:`GROUP_VALUES` values at a time, so 700 small layers cost a few
+    torch calls rather than 700 (each call has a fixed cost far above a small
+    layer's arithmetic). Large layers are reduced alone: gathering them would
+    cost a copy larger than what it saves. Per-row reductions of the
+    stack are the per-layer reductions, so the figures are the same; a group
+    holding a non-finite value falls back to :func:`channel_stats` per layer.
+    """
+    out: list[ChannelStats | None] = [None] * len(displays)
+    groups: dict[tuple[int, str], list[int]] = {}
+    for i, d in enumerate(displays):
+        if d.dim() == 3 and 0 < d.numel() < SMALL_LAYER:
+            groups.setdefault((int(d.shape[1] * d.shape[2]), str(d.device)), []).append(i)
+    for (size, _), members in groups.items():
+        chunk: list[int] = []
+        values = 0
+        for i in members:
+            n = int(displays[i].numel())
+            if chunk and values + n > GROUP_VALUES:
+                _reduce_group(displays, chunk, size, out)
+                chunk, values = [], 0
+            chunk.append(i)
+            values += n
+        _reduce_group(displays, chunk, size, out)
+    return [s if s is not None else channel_stats(d) for s, d in zip(out, displays, strict=True)]
+
+
+def _reduce_group(
+    displays: Sequence[torch.Tensor], index: list[int], size: int, out: list[ChannelStats | None]
+) -> None:
+    """Fill ``out[i]`` for the layers ``index`` (maps of ``size`` values) from one stacked reduction."""
+    if len(index) < 2:
+        return  # one layer: channel_stats does it
+    t = torch.cat([displays[i].detach().float().reshape(-1, size) for i in index])
+    lo, hi = torch.aminmax(t, dim=1)
+    if not bool(torch.isfinite(lo).all() and torch.isfinite(hi).all()):
+        return  # non-finite values: per layer, with the finite-only reductions
+    packed = torch.stack([lo, hi, t.mean(dim=1)]).cpu().numpy()
+    start = 0
+    for i in index:
+        end = start + int(displays[i].shape[0])
+        minimum, maximum, mean = (packed[k, start:end].copy() for k in range(3))
+        out[i] = ChannelStats(minimum=minimum, maximum=maximum, mean=mean, nonfinite=0)
+        start = end
+
+
 def channel_stat_rows(values: Any, xp: Any) -> Any:
     """Per-channel statistics of a (C, ...) array of the module ``xp`` (numpy, or cupy on the device).
 

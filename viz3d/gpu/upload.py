@@ -17,8 +17,8 @@ import torch
 
 from viz3d.errors import Viz3dError
 from viz3d.gpu.cuda_upload import CudaUploader, InteropEnvironment, InteropUnavailable, interop_problem
-from viz3d.gpu.gl_objects import gl_object_handle
-from viz3d.gpu.stats import channel_stats
+from viz3d.gpu.gl_objects import gl_object_handle, gl_object_handles
+from viz3d.gpu.stats import channel_stats_many
 from viz3d.scene.normalization import ChannelStats
 
 UPLOAD_ENV = "VIZ3D_UPLOAD"
@@ -60,6 +60,10 @@ class HostUploader:
     name = "host"
 
     def upload(self, texture: Any, packed: torch.Tensor, canvas: Any) -> None:
+        self._upload(texture, gl_object_handle(texture, canvas), packed)
+
+    @staticmethod
+    def _upload(texture: Any, handle: int, packed: torch.Tensor) -> None:
         from OpenGL import GL
 
         data = packed.detach()
@@ -69,20 +73,21 @@ class HostUploader:
         depth, height, width = texture.shape[:3]
         if tuple(array.shape) != (depth, height, width):
             raise ValueError(f"packed activation {array.shape} does not match texture {texture.shape[:3]}")
-        handle = gl_object_handle(texture, canvas)
         GL.glBindTexture(GL.GL_TEXTURE_3D, handle)
         GL.glPixelStorei(GL.GL_UNPACK_ALIGNMENT, 4)
         GL.glTexSubImage3D(GL.GL_TEXTURE_3D, 0, 0, 0, 0, width, height, depth, GL.GL_RED, GL.GL_FLOAT, array)
         GL.glBindTexture(GL.GL_TEXTURE_3D, 0)
 
     def upload_all(self, items: Sequence[tuple[Any, torch.Tensor]], canvas: Any) -> None:
-        """One ``glTexSubImage3D`` per texture."""
-        for texture, packed in items:
-            self.upload(texture, packed, canvas)
+        """One ``glTexSubImage3D`` per texture (gloo's queue run once for all their names)."""
+        handles = gl_object_handles([texture for texture, _ in items], canvas)
+        for (texture, packed), handle in zip(items, handles, strict=True):
+            self._upload(texture, handle, packed)
 
     def stats(self, displays: Sequence[torch.Tensor]) -> list[ChannelStats]:
-        """torch reductions on each tensor's device; only (3, C) numbers per layer reach the host."""
-        return [channel_stats(d) for d in displays]
+        """torch reductions on each tensor's device, layers of one map size together; only (3, C) numbers per
+        layer reach the host."""
+        return channel_stats_many(displays)
 
     def release(self) -> None:
         """Nothing to free: the host path holds no GL or CUDA objects of its own."""

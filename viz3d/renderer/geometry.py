@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -55,3 +56,27 @@ def slab_uniforms(slab: SlabLayout) -> dict[str, Any]:
         "u_tile": (slab.tile_w, slab.tile_h),
         "u_gap": slab.gap,
     }
+
+
+def face_corners(slabs: Sequence[SlabLayout]) -> np.ndarray:
+    """(n, 4, 4) homogeneous corners of the slabs' front faces (what ``slab_face*.vert`` draws)."""
+    out = np.ones((len(slabs), 4, 4))
+    for i, s in enumerate(slabs):
+        lo, hi = s.lo, s.hi
+        out[i, :, 0] = (lo[0], hi[0], lo[0], hi[0])
+        out[i, :, 1] = (hi[1], hi[1], lo[1], lo[1])
+        out[i, :, 2] = hi[2]
+    return out
+
+
+def quads_in_view(corners: np.ndarray, view_projection: np.ndarray) -> np.ndarray:
+    """Which quads may show: False only for those wholly beyond one side of the view volume.
+
+    The usual clip-space test (every corner outside the same plane), exact in
+    homogeneous coordinates, so corners behind the eye never drop a quad
+    that crosses the view.
+    """
+    clip = corners @ view_projection.T  # (n, 4, 4)
+    xyz, w = clip[..., :3], clip[..., 3:]
+    outside = (xyz > w).all(axis=1) | (xyz < -w).all(axis=1)  # (n, 3) per axis
+    return ~outside.any(axis=1)

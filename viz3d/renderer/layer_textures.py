@@ -17,6 +17,7 @@ import numpy as np
 from viz3d.capture.trace import Node, Trace
 from viz3d.errors import Viz3dError, warn_once
 from viz3d.gpu import TexturePlan, pack_for_texture, plan_texture, select_uploader
+from viz3d.gpu.budget import BudgetFit, bytes_text, fit_to_budget
 from viz3d.gpu.half import half_precision_problem
 from viz3d.scene.colormaps import colormap_lut
 from viz3d.scene.normalization import ChannelStats, display_range, global_range
@@ -69,17 +70,27 @@ class LayerTextureSet:
     """Every layer's textures for one trace, in the current GL context."""
 
     def __init__(
-        self, trace: Trace, texture_format: str, max_texture_size: int | None, upload: str | None, canvas: Any
+        self,
+        trace: Trace,
+        texture_format: str,
+        max_texture_size: int | None,
+        upload: str | None,
+        canvas: Any,
+        texture_budget: int | str | None = None,
     ) -> None:
         from vispy import gloo
 
         from viz3d.renderer.context import gl_info, gl_limits
+        from viz3d.renderer.gl_memory import resolve_budget
 
         self.canvas = canvas
         self.texture_format = texture_format  # what was asked for; layers may keep R32F (see upload)
-        limit = max_texture_size or gl_limits()["max_3d_texture_size"]
+        limit = self._limit = max_texture_size or gl_limits()["max_3d_texture_size"]
+        self.budget, self.budget_source = resolve_budget(texture_budget, gl_info()["renderer"])
+        self.fit: BudgetFit | None = None  # what the budget changed, after the first upload
         devices = [n.display.device for n in trace.nodes if n.display is not None]
         self._upload_choice = (upload, devices[0] if devices else None, gl_info()["vendor"])
+        self._staging_format = texture_format  # the CUDA path's one staging type
         self.uploader, self._upload_reason = select_uploader(*self._upload_choice, texture_format)
         self.layers: list[LayerTextures] = []
         for node in trace.nodes:
@@ -92,7 +103,7 @@ class LayerTextureSet:
                     f"layer {node.name}: {h}x{w} maps exceed the GL texture limit {limit}; "
                     f"shown downsampled {plan.downsample}x"
                 )
-            tex = _activation_texture(plan, texture_format)
+            tex = None  # made by the first upload, once the budget's plan is known
             rows = (c + RANGES_PER_ROW - 1) // RANGES_PER_ROW
             ranges = gloo.Texture2D(
                 shape=(rows, min(c, RANGES_PER_ROW), 2), format="rg", interpolation="nearest", internalformat="rg32f"
@@ -123,35 +134,58 @@ class LayerTextureSet:
             displays.append(node.display)
         for layer, stats in zip(self.layers, self.uploader.stats(displays), strict=True):
             layer.stats = stats
-        self._choose_formats(trace)
+        self._fit(trace, displays)
         items = [(la.activation, pack_for_texture(d, la.plan)) for la, d in zip(self.layers, displays, strict=True)]
         self.uploader.upload_all(items, self.canvas)
 
-    def _choose_formats(self, trace: Trace) -> None:
-        """R16F where asked and safe; R32F (said once per layer) where half precision would change the picture.
+    def _fit(self, trace: Trace, displays: list[Any]) -> None:
+        """Formats and plans within the texture budget; textures (re)made where they changed.
 
-        The CUDA path stages every layer in one buffer of one type, so a mix
-        there means R32F for all.
+        R16F where asked and safe (R32F, said once per layer, where half
+        precision would change the picture); past the budget, R16F where safe
+        and then smaller maps (see :mod:`viz3d.gpu.budget`), said once. The
+        CUDA path stages every layer in one buffer of one type, so a mix there
+        means R32F for all.
         """
-        if self.texture_format != "r16f":
-            return
-        wanted = []
+        half_safe = []
         for layer in self.layers:
             problem = half_precision_problem(layer.stats)
-            if problem is not None and layer.format == "r16f":
-                name = trace.nodes[layer.node_id].name
-                warn_once(f"layer {name}: {problem}; kept in 32-bit float textures (R32F)")
-            wanted.append("r32f" if problem else "r16f")
-        if "r32f" in wanted and self.uploader.name == "cuda":
-            wanted = ["r32f"] * len(wanted)
-        if self.uploader.name == "cuda" and any(la.format != f for la, f in zip(self.layers, wanted, strict=True)):
+            if problem is not None and self.texture_format == "r16f":
+                warn_once(f"layer {trace.nodes[layer.node_id].name}: {problem}; kept in 32-bit float textures (R32F)")
+            half_safe.append(problem is None)
+        shapes = [(int(d.shape[0]), int(d.shape[1]), int(d.shape[2])) for d in displays]
+        cuda = self.uploader.name == "cuda"
+        fit = self.fit = fit_to_budget(shapes, self._limit, self.texture_format, half_safe, self.budget, cuda)
+        if fit.changed:
+            warn_once(
+                f"activation textures ({bytes_text(fit.full_bytes)}) exceed the texture budget "
+                f"({bytes_text(self.budget or 0)}, {self.budget_source}): {self.budget_note}; "
+                "set ViewOptions.texture_budget to change it"
+            )
+        if cuda and fit.formats and self._staging_format != fit.formats[0]:
             # One staging type for all layers: start over with the common one (its registrations go too).
             self.uploader.release()
-            self.uploader, self._upload_reason = select_uploader(*self._upload_choice, wanted[0])
-        for layer, fmt in zip(self.layers, wanted, strict=True):
-            if layer.format != fmt:
-                layer.activation.delete()
-                layer.activation, layer.format = _activation_texture(layer.plan, fmt), fmt
+            self._staging_format = fit.formats[0]
+            self.uploader, self._upload_reason = select_uploader(*self._upload_choice, self._staging_format)
+        replaced = False
+        for layer, plan, fmt in zip(self.layers, fit.plans, fit.formats, strict=True):
+            if layer.activation is None or layer.format != fmt or layer.plan != plan:
+                if layer.activation is not None:
+                    layer.activation.delete()
+                    replaced = True
+                layer.activation, layer.format, layer.plan = _activation_texture(plan, fmt), fmt, plan
+        if replaced and cuda:
+            self.uploader.release()  # its buffers were registered for the old textures: register anew
+
+    @property
+    def budget_note(self) -> str:
+        """What the texture budget changed ("3 layers in R16F, 2 downsampled"), or "" when nothing."""
+        fit = self.fit
+        if fit is None or not fit.changed:
+            return ""
+        parts = [f"{fit.halved} layer{'s' * (fit.halved != 1)} in R16F"] if fit.halved else []
+        parts += [f"{fit.downsampled} downsampled"] if fit.downsampled else []
+        return ", ".join(parts)
 
     def update_ranges(self, trace: Trace, colormap: str, normalization: str) -> None:
         """Write every layer's per-channel (lo, hi) for the view's colormap and normalization."""
@@ -196,6 +230,7 @@ class LayerTextureSet:
         for obj in [self._view_lut, *self._fixed_luts.values()]:
             obj.delete()
         for layer in self.layers:
-            layer.activation.delete()
+            if layer.activation is not None:
+                layer.activation.delete()
             layer.ranges.delete()
         self.layers, self._by_node, self._fixed_luts = [], {}, {}

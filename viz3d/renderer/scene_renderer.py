@@ -22,14 +22,13 @@ from viz3d.layout.connections import ConnectionSet
 from viz3d.layout.panel import PanelQuad
 from viz3d.renderer.boxes import SLAB_COLOR, BoxLayer
 from viz3d.renderer.connections import ConnectionLayer
-from viz3d.renderer.face_pass import FaceItem, FacePass, default_filter_taps
-from viz3d.renderer.geometry import gl_matrix
+from viz3d.renderer.face_pass import FaceItem, FacePass, default_filter_taps, slab_rows
+from viz3d.renderer.geometry import face_corners, gl_matrix, quads_in_view
 from viz3d.renderer.labels import LabelLayer
 from viz3d.renderer.layer_textures import LayerTextures, LayerTextureSet
 from viz3d.renderer.lines import LineBatch
 from viz3d.renderer.picking import PickPass
 from viz3d.renderer.prediction import PredictionPanel
-from viz3d.renderer.shaders import load_shader
 from viz3d.renderer.volume_pass import VolumePass, eye_from
 from viz3d.scene.colormaps import COLORMAPS, DIVERGING
 from viz3d.scene.normalization import NORMALIZATIONS
@@ -54,6 +53,10 @@ class SceneRenderer:
         ``"r32f"`` or ``"r16f"`` (half the texture memory).
     max_texture_size
         Override the GL limit on 3D texture sides (tests use it to force packing).
+    texture_budget
+        Bytes the activation textures may take (``"auto"``: sized to the GL
+        implementation's memory; None: no limit); past it layers take R16F
+        or are downsampled (see :mod:`viz3d.gpu.budget`).
     labels
         Draw layer names.
     upload
@@ -72,6 +75,7 @@ class SceneRenderer:
         labels: bool = True,
         upload: str | None = None,
         label_px: int = 15,
+        texture_budget: int | str | None = "auto",
     ) -> None:
         if texture_format not in TEXTURE_FORMATS:
             raise Viz3dError(f"unknown texture format {texture_format!r}; use one of {', '.join(TEXTURE_FORMATS)}")
@@ -93,6 +97,7 @@ class SceneRenderer:
         # pixel); None until the GL is known: 4 on a GPU, 2 on software GL (see face_pass).
         self.filter_taps: int | None = None
         self._max_texture_size = max_texture_size
+        self._texture_budget = texture_budget
         self._upload_request = upload
         self._gl_ready = False
 
@@ -107,18 +112,22 @@ class SceneRenderer:
         if self.canvas is None:
             raise Viz3dError("SceneRenderer needs a current GL canvas (use viz3d.render or a ViewerWindow)")
         self.textures = LayerTextureSet(
-            self.trace, self.texture_format, self._max_texture_size, self._upload_request, self.canvas
+            self.trace,
+            self.texture_format,
+            self._max_texture_size,
+            self._upload_request,
+            self.canvas,
+            self._texture_budget,
         )
         if self.filter_taps is None:
             from viz3d.renderer.context import gl_info
 
             self.filter_taps = default_filter_taps(gl_info()["renderer"])
         self.textures.set_colormap(self.colormap)
-        quad = np.array([[0, 0], [1, 0], [0, 1], [1, 1]], np.float32)
-        self._face_prog = gloo.Program(load_shader("slab_face.vert"), load_shader("slab_face.frag"))
-        self._face_corners = gloo.VertexBuffer(quad)
-        self._face_prog["a_corner"] = self._face_corners
-        self._faces = FacePass(self._face_prog, self._face_corners, self.canvas)
+        self._faces = FacePass(self.canvas)
+        self._face_items: list[FaceItem] = []
+        self._face_fronts = np.zeros(0)
+        self._face_corners = np.zeros((0, 4, 4))
         self._boxes = BoxLayer()
         self._curves = ConnectionLayer()
         self._outlines = LineBatch(1.0, 1.0, blend=True)
@@ -132,6 +141,7 @@ class SceneRenderer:
         self._build_geometry()
         self._curves.set(self.connections, self.connection_budget)  # curves given before GL existed
         self.textures.upload(self.trace)
+        self._build_faces()  # the budget may have changed the layers' plans
         self._update_ranges()
 
     @property
@@ -150,6 +160,11 @@ class SceneRenderer:
     def layer_for(self, node_id: int) -> LayerTextures | None:
         """GL resources of a node's layer (None for generic boxes)."""
         return self.textures.layer_for(node_id) if self._gl_ready else None
+
+    @property
+    def budget_note(self) -> str:
+        """What the texture budget changed ("3 layers in R16F, 2 downsampled"), or "" when nothing."""
+        return self.textures.budget_note if self._gl_ready else ""
 
     @property
     def thinned(self) -> tuple[int, int]:
@@ -185,6 +200,7 @@ class SceneRenderer:
         self.trace = trace
         if self._gl_ready:
             self.textures.upload(trace)
+            self._build_faces()
             self._update_ranges()
 
     def set_connections(self, sets_by_kind: dict[str, list[ConnectionSet]]) -> None:
@@ -220,6 +236,26 @@ class SceneRenderer:
         outline = self._boxes.build(self.layout)
         self._outlines.set(outline, OUTLINE_RGBA)
         self._labels.build(self.layout.slabs, self.label_texts())
+        self._build_faces()
+
+    def _build_faces(self) -> None:
+        """The slab table and the face list, once per layout or upload rather than per frame."""
+        items: list[FaceItem] = []
+        rows: list[tuple[Any, int, int, bool]] = []
+        fronts: list[float] = []
+        shown: list[int] = []
+        for i, slab in enumerate(self.layout.slabs):
+            layer = self.layer_for(slab.node_id)
+            if layer is not None:
+                node = self.trace.nodes[slab.node_id]
+                shown.append(i)
+                items.append(FaceItem(len(rows), layer, self.textures.lut_for(node)))
+                rows.append((slab, layer.plan.pack, layer.plan.depth, node.display_rgb))
+                fronts.append(slab.front_z)
+        slabs, packs, depths, rgb = zip(*rows, strict=True) if rows else ((), (), (), ())
+        self._faces.set_slabs(slab_rows(slabs, packs, depths, rgb))
+        self._face_items, self._face_fronts = items, np.array(fronts, float)
+        self._face_corners = face_corners([self.layout.slabs[i] for i in shown])
 
     def label_texts(self) -> list[str]:
         """The text shown beside each slab: name and shown shape."""
@@ -268,20 +304,15 @@ class SceneRenderer:
         gloo.set_clear_color(BACKGROUND)
         gloo.clear(color=True, depth=True)
         cut = min(self.cut_z, 3.0e38)
-        shown = [s for s in self.layout.slabs if s.front_z <= self.cut_z]
         self._boxes.draw(mvp, cut)
         volume = self.layout.mode == "volume"
         if not volume:
-            faces = []
-            for slab in shown:
-                layer = self.layer_for(slab.node_id)
-                if layer is not None:
-                    node = self.trace.nodes[slab.node_id]
-                    lut, plan = self.textures.lut_for(node), layer.plan
-                    faces.append(
-                        FaceItem(slab, layer.activation, layer.ranges, lut, plan.pack, plan.depth, node.display_rgb)
-                    )
-            self._faces.draw(mvp, tuple(SLAB_COLOR * 1.4), faces, 1 if moving else (self.filter_taps or 1))
+            # Faces wholly off-screen cost a draw each and show nothing: a close view of a deep network skips most.
+            keep = quads_in_view(self._face_corners, view_projection)
+            if self.cut_z != float("inf"):
+                keep &= self._face_fronts <= self.cut_z
+            taps = 1 if moving else (self.filter_taps or 1)
+            self._faces.draw(mvp, tuple(SLAB_COLOR * 1.4), self._face_items, keep, taps)
         self._panel.draw(mvp)
         if not self._curves.empty:
             gloo.set_state(blend=True, blend_func=("src_alpha", "one_minus_src_alpha"), depth_test=True)
@@ -290,6 +321,7 @@ class SceneRenderer:
             gloo.set_depth_mask(True)
         self._outlines.draw(mvp, pixel_scale, cut)
         if volume:
+            shown = [s for s in self.layout.slabs if s.front_z <= self.cut_z]
             items = [(s, layer) for s in shown if (layer := self.layer_for(s.node_id)) is not None]
             eye_at = eye if eye is not None else eye_from(view_projection)
             self._volumes.draw(mvp, eye_at, items, lambda node_id: self.textures.lut_for(self.trace.nodes[node_id]))
@@ -326,8 +358,7 @@ class SceneRenderer:
             self._panel,
         ):
             part.delete()
-        self._face_prog.delete()
-        self._face_corners.delete()
+        self._faces.delete()
         self._gl_ready = False
 
     def texture_bytes(self) -> int:

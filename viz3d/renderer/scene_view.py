@@ -83,6 +83,7 @@ class SceneView:
                 colormap=o.colormap,
                 normalization=o.normalization,
                 texture_format=o.texture_format,
+                texture_budget=o.texture_budget,
                 labels=o.labels,
                 upload=o.upload,
                 max_texture_size=self._max_texture_size,

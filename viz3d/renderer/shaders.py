@@ -37,6 +37,12 @@ def load_shader(name: str) -> str:
     return _load(name, ())
 
 
+def with_defines(source: str, *names: str) -> str:
+    """``source`` with ``#define NAME`` lines after its ``#version`` line (one shader file, two variants)."""
+    head, _, rest = source.partition("\n")
+    return "\n".join([head, *(f"#define {n}" for n in names), rest])
+
+
 def _load(name: str, chain: tuple[str, ...]) -> str:
     if name in chain:
         raise Viz3dError(f"shader include cycle: {' -> '.join((*chain, name))}")

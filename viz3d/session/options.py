@@ -63,6 +63,11 @@ class ViewOptions:
         Weights view: one range for a layer's colour filters instead of one per filter.
     texture_format
         ``"r32f"`` or ``"r16f"`` (half the texture memory).
+    texture_budget
+        Bytes the activation textures may take, ``"auto"`` (sized to the GL
+        implementation's memory, see :mod:`viz3d.renderer.gl_memory`) or None
+        (no limit). Past it, layers take R16F where half precision is safe,
+        then the largest maps are box-filtered 2x, 4x...; said once and in the HUD.
     upload
         ``"auto"``, ``"host"`` or ``"cuda"``; None follows ``VIZ3D_UPLOAD``.
     stats, minimap, hud, help
@@ -98,6 +103,7 @@ class ViewOptions:
     max_slabs: int | None = 60
     shared_filter_range: bool = False
     texture_format: TextureFormat = "r32f"
+    texture_budget: int | Literal["auto"] | None = "auto"
     upload: UploadPath | None = None
     stats: bool = False
     minimap: bool = True
@@ -125,6 +131,13 @@ class ViewOptions:
         _choice("arrangement", self.arrangement, get_args(ArrangementChoice))
         _choice("texture_format", self.texture_format, TEXTURE_FORMATS)
         _choice("pin_ranges", self.pin_ranges, get_args(PinRanges))
+        budget = self.texture_budget
+        if (
+            budget is not None
+            and budget != "auto"
+            and (isinstance(budget, bool) or not isinstance(budget, int) or budget < 1)
+        ):
+            raise Viz3dError(f"texture_budget must be a number of bytes >= 1, 'auto' or None, got {budget!r}")
         if self.upload is not None:
             _choice("upload", self.upload, get_args(UploadPath))
         unknown = sorted(self.connections - set(CONNECTION_KINDS))
@@ -157,3 +170,21 @@ class ViewOptions:
 def _choice(name: str, value: object, allowed: tuple[str, ...]) -> None:
     if value not in allowed:
         raise Viz3dError(f"unknown {name.replace('_', ' ')} {value!r}; choose one of {', '.join(allowed)}")
+
+
+_UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
+
+
+def parse_texture_budget(text: str) -> int | str | None:
+    """A texture budget as written on the command line: ``auto``, ``none``, bytes, or ``512M``/``2G``/``1.5G``."""
+    word = text.strip().upper().removesuffix("B").removesuffix("I")  # 2G, 2GB, 2GiB
+    if word in ("AUTO", "NONE"):
+        return None if word == "NONE" else "auto"
+    unit = word[-1:] if word[-1:] in _UNITS else ""
+    try:
+        value = float(word[: len(word) - len(unit)]) * _UNITS[unit]
+    except ValueError:
+        value = 0.0
+    if not value >= 1:
+        raise Viz3dError(f"texture budget {text!r} is not a size: use e.g. 512M, 2G, 'auto' or 'none'")
+    return int(value)

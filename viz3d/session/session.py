@@ -175,7 +175,7 @@ class Session(ChannelInsight, Scrubbing, Answer, Explaining, Blocks, Toggles, Se
                 # A gradient view without the model, a target that names nothing, a difference without a reference.
                 self.options = old
                 raise
-        if diff & {"texture_format", "upload"}:
+        if diff & {"texture_format", "texture_budget", "upload"}:
             self.events.scene.emit()  # new textures or upload path: the renderer is rebuilt
         if diff & {"layout_mode", "arrangement"} and not relaid:
             self.layout = self._lay_out(self.trace)
