@@ -1,4 +1,10 @@
-"""Layer-name labels: text from one atlas, screen-aligned above each slab, thinned where they overlap."""
+"""Layer-name labels: text from one atlas, screen-aligned beside each slab (placed by scene.label_placement).
+
+Which labels show and where is decided on the CPU (near slabs always, far ones
+where space allows, none hidden behind a nearer slab, over a neighbour or under
+a panel) and kept until the view changes, so a redraw of a still view costs
+only the draw call.
+"""
 
 from __future__ import annotations
 
@@ -10,14 +16,14 @@ import numpy as np
 from viz3d.layout import SlabLayout
 from viz3d.renderer.shaders import load_shader
 from viz3d.renderer.text_atlas import build_atlas
-from viz3d.scene import labels as label_math
+from viz3d.scene.label_placement import LabelPlan, place_labels
 
 Rect = tuple[float, float, float, float]  # x0, y0, x1, y1 device pixels, y down
-LIFT_PX = 4.0  # gap between a slab's top edge and its label
+LIFT_PX = 4.0  # gap between a slab's edge and its label
 
 
 class LabelLayer:
-    """One label per slab, anchored at the middle of the slab's top front edge."""
+    """One label per slab, pinned to its front face's top or bottom edge."""
 
     def __init__(self, font_px: int = 15) -> None:
         from vispy import gloo
@@ -25,10 +31,11 @@ class LabelLayer:
         self.font_px = font_px
         self._prog = gloo.Program(load_shader("label.vert"), load_shader("label.frag"))
         self._atlas: Any = None
+        self._plan: tuple[Any, LabelPlan] | None = None  # (what the plan was made for, the plan)
         self.anchors = np.zeros((0, 3))
 
     def build(self, slabs: Sequence[SlabLayout], texts: Sequence[str]) -> None:
-        """Rasterize ``texts`` (one per slab) and place them."""
+        """Rasterize ``texts`` (one per slab) and keep the slabs' boxes."""
         from vispy import gloo
 
         atlas = build_atlas(list(texts), self.font_px)
@@ -39,26 +46,40 @@ class LabelLayer:
         self._atlas_size = atlas.image.shape[1], atlas.image.shape[0]
         self._rects = atlas.rects
         self.anchors = np.array([[s.center[0], s.hi[1], s.front_z] for s in slabs]).reshape(-1, 3)
+        self._lo = np.array([s.lo for s in slabs], float).reshape(-1, 3)
+        self._hi = np.array([s.hi for s in slabs], float).reshape(-1, 3)
+        self._front = np.array([s.front_z for s in slabs], float)
         self._extent = np.array([[r[2], r[3]] for r in atlas.rects], np.float64).reshape(-1, 2)
-        self._priority = np.array([s.size[0] * s.size[1] for s in slabs])  # big slabs keep their labels
+        self._plan = None
 
-    def visible(
-        self, view_projection: np.ndarray, size: tuple[int, int], scale: float = 1.0, keep_out: Sequence[Rect] = ()
-    ) -> np.ndarray:
-        """Mask of labels drawn for this view (overlapping ones, and any under a ``keep_out`` panel, are left out)."""
-        px, in_front = label_math.project(self.anchors, view_projection, size)
-        return label_math.thin_labels(px, self._extent * scale, in_front, self._priority, size, blocked=keep_out)
+    def plan(
+        self,
+        view_projection: np.ndarray,
+        size: tuple[int, int],
+        scale: float = 1.0,
+        keep_out: Sequence[Rect] = (),
+        cut_z: float = float("inf"),
+    ) -> LabelPlan:
+        """The labels drawn for this view (cached until the view, the panels or the cutaway change)."""
+        key = (np.asarray(view_projection, float).tobytes(), tuple(size), scale, tuple(map(tuple, keep_out)), cut_z)
+        if self._plan is None or self._plan[0] != key:
+            shown = self._front <= cut_z
+            plan = place_labels(
+                self._lo, self._hi, self._front, self._extent * scale, view_projection, size, shown, keep_out,
+                LIFT_PX * scale,
+            )  # fmt: skip
+            self._plan = (key, plan)
+        return self._plan[1]
 
-    def _vertices(self, keep: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _vertices(self, plan: LabelPlan) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         aw, ah = self._atlas_size
         anchors, offsets, uvs = [], [], []
-        for i in np.flatnonzero(keep):
+        for i, anchor, (x0, y0, x1, y1) in zip(plan.slab, plan.anchor, plan.offset, strict=True):
             x, y, w, h = self._rects[i]
-            sw, sh, lift = w * scale, h * scale, LIFT_PX * scale
-            quad = [(-sw / 2, lift), (sw / 2, lift), (sw / 2, lift + sh), (-sw / 2, lift + sh)]
+            quad = [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
             uv = [(x, y + h), (x + w, y + h), (x + w, y), (x, y)]
             for k in (0, 1, 2, 0, 2, 3):
-                anchors.append(self.anchors[i])
+                anchors.append(anchor)
                 offsets.append(quad[k])
                 uvs.append((uv[k][0] / aw, uv[k][1] / ah))
         return (
@@ -76,13 +97,12 @@ class LabelLayer:
         cut_z: float,
         keep_out: Sequence[Rect] = (),
     ) -> None:
-        """Draw the visible labels on top of everything (no depth test), premultiplied."""
+        """Draw the placed labels on top of everything (no depth test), premultiplied."""
         from vispy import gloo
 
         if not len(self.anchors):
             return
-        keep = self.visible(view_projection, size, scale, keep_out) & (self.anchors[:, 2] <= cut_z)
-        anchors, offsets, uvs = self._vertices(keep, scale)
+        anchors, offsets, uvs = self._vertices(self.plan(view_projection, size, scale, keep_out, cut_z))
         if not len(anchors):
             return
         gloo.set_state(blend=True, blend_func=("one", "one_minus_src_alpha"), depth_test=False)

@@ -1,0 +1,406 @@
+"""Where layer labels go: every near slab labelled, far ones where space allows, none hidden or misplaced.
+
+Numpy only, run on the CPU each time the view changes. For each shown slab
+the places of :data:`CANDIDATES` are tried in turn: standing on the top edge
+of its front face (centred, or reaching left or right from a point of it),
+hanging inside the face under that edge (a near slab whose neighbours crowd
+the space above it), and hanging under the bottom edge. A place is taken when
+
+- the label lies wholly in the view and under no ``keep_out`` rectangle (the
+  panels drawn over the scene);
+- the slab is seen where the label attaches: the ray through that point of the
+  face meets no other box first (an exact ray/box test, so slabs hidden behind
+  nearer ones lose their labels, in perspective and orthographic views alike);
+- the label covers no other slab's silhouette (a separating-axis test against
+  the projected box edges), so it never sits over a neighbour; where no such
+  place is left, one that covers only slabs farther away than its own (never a
+  nearer one: "layer3" over layer2's slab) is taken; a label inside its own
+  face must lie wholly inside that face, seen at its corners and middle;
+- it overlaps no label placed before it.
+
+Slabs go in order of their projected face area, so near slabs (a face at least
+:data:`NEAR_FACE_LABELS` label heights tall) are placed before far ones, and
+only the :data:`MAX_CONTENDERS` largest compete at all. The costly tests run on
+pairs found through a coarse screen grid, in chunks that skip places a label
+already covers, so a crowded overview does not pay for every slab twice over.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+Rect = tuple[float, float, float, float]  # x0, y0, x1, y1 pixels, y down
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One place a label may take: pinned to a point ``along`` an edge of the face, on a side of it, aligned."""
+
+    name: str
+    edge: str  # "top" or "bottom" edge of the front face
+    along: float  # where on that edge, 0 = left end, 1 = right end
+    side: str  # "out": beyond the edge (above the top, below the bottom); "in": on the face under the top edge
+    align: float  # -1: the label ends at the point, 0: centred on it, 1: starts at it
+
+
+# Tried in this order: above the slab first, then on its face, then below it.
+CANDIDATES = (
+    Candidate("above", "top", 0.5, "out", 0.0),
+    Candidate("above, ending over the right part", "top", 0.85, "out", -1.0),
+    Candidate("above, starting over the left part", "top", 0.15, "out", 1.0),
+    Candidate("above, ending at the middle", "top", 0.5, "out", -1.0),
+    Candidate("above, starting at the middle", "top", 0.5, "out", 1.0),
+    Candidate("inside", "top", 0.5, "in", 0.0),
+    Candidate("below", "bottom", 0.5, "out", 0.0),
+)
+NEAR_FACE_LABELS = 4.0  # a face this many label heights tall is "near": it is always labelled when seen
+GRID_CELL_PX = 64.0
+MAX_CONTENDERS = 160  # slabs largest on screen that may get a label (a 1280x720 view holds fewer labels than this)
+BIG_OCCLUDERS = 32  # the boxes largest on screen, tested against every probe at once
+PAD_PX = 2.0  # free space kept around each label
+ATTACH_FRACTION = 0.02  # the attachment point sits this far into the face (of its height) from the edge
+# The 12 edges of a box, as pairs of corner indices (corner k: x from bit 0, y from bit 1, z from bit 2).
+BOX_EDGES = np.array([(a, a | b) for b in (1, 2, 4) for a in range(8) if not a & b])
+
+
+@dataclass(frozen=True)
+class LabelPlan:
+    """The labels to draw: which slab, where (a world anchor plus a pixel box around its projection)."""
+
+    slab: np.ndarray  # (k,) indices into the slabs given
+    place: tuple[str, ...]  # the name of the candidate taken, per label
+    anchor: np.ndarray  # (k, 3) world point the label is pinned to
+    offset: np.ndarray  # (k, 4) x0, y0, x1, y1 of the label relative to the anchor's pixel, y up
+    rect: np.ndarray  # (k, 4) x0, y0, x1, y1 device pixels, y down, as drawn
+    near: np.ndarray  # (n,) bool per slab given: its face is big enough on screen to be always labelled
+    seen: np.ndarray  # (n,) bool per slab given: near, and seen in the view where a label of it would attach
+
+
+def _project(points: np.ndarray, vp: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pixels (y down), clip w and NDC depth of world ``points`` (..., 3)."""
+    p = points @ vp[:3, :3].T + vp[:3, 3]
+    w = points @ vp[3, :3] + vp[3, 3]
+    safe = np.where(np.abs(w) > 1e-12, w, 1e-12)
+    px = np.stack([(p[..., 0] / safe * 0.5 + 0.5) * size[0], (0.5 - p[..., 1] / safe * 0.5) * size[1]], axis=-1)
+    return px, w, p[..., 2] / safe
+
+
+def overlapping_pairs(a: np.ndarray, b: np.ndarray, size: tuple[int, int], cell: float = GRID_CELL_PX) -> np.ndarray:
+    """(P, 2) pairs (i, j) where rectangle ``a[i]`` overlaps ``b[j]`` (rows x0, y0, x1, y1; a coarse grid first)."""
+    gx, gy = int(np.ceil(size[0] / cell)), int(np.ceil(size[1] / cell))
+
+    def cell_of(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        cx = np.clip(np.floor(x / cell), 0, gx - 1).astype(np.int64)
+        return cx, np.clip(np.floor(y / cell), 0, gy - 1).astype(np.int64)
+
+    def cells(r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        (x0, y0), (x1, y1) = cell_of(r[:, 0], r[:, 1]), cell_of(r[:, 2], r[:, 3])
+        w, counts = x1 - x0 + 1, (x1 - x0 + 1) * (y1 - y0 + 1)
+        owner = np.repeat(np.arange(len(r)), counts)
+        local = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+        wide = np.repeat(w, counts)
+        return owner, (np.repeat(y0, counts) + local // wide) * gx + np.repeat(x0, counts) + local % wide
+
+    if not len(a) or not len(b):
+        return np.zeros((0, 2), np.int64)
+    a_owner, a_cell = cells(a)
+    b_owner, b_cell = cells(b)
+    order = np.argsort(b_cell, kind="stable")
+    b_owner, b_cell = b_owner[order], b_cell[order]
+    lo, hi = np.searchsorted(b_cell, a_cell, "left"), np.searchsorted(b_cell, a_cell, "right")
+    n = hi - lo
+    i, at = np.repeat(a_owner, n), np.repeat(a_cell, n)
+    j = b_owner[np.repeat(lo, n) + np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)]
+    ra, rb = a[i], b[j]
+    hit = (ra[:, 0] <= rb[:, 2]) & (rb[:, 0] <= ra[:, 2]) & (ra[:, 1] <= rb[:, 3]) & (rb[:, 1] <= ra[:, 3])
+    # A pair shares several cells: keep it only in the cell of its overlap's top-left corner.
+    cx, cy = cell_of(np.maximum(ra[:, 0], rb[:, 0]), np.maximum(ra[:, 1], rb[:, 1]))
+    hit &= cy * gx + cx == at
+    return np.stack([i[hit], j[hit]], axis=1)
+
+
+def _rays(px: np.ndarray, inv_vp: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """World origin (on the near plane) and unit direction of the ray through each pixel (y down)."""
+    ndc = np.stack([px[:, 0] / size[0] * 2 - 1, 1 - px[:, 1] / size[1] * 2], axis=1)
+    ends = []
+    for z in (-1.0, 1.0):
+        h = np.c_[ndc, np.full(len(ndc), z), np.ones(len(ndc))] @ inv_vp.T
+        ends.append(h[:, :3] / h[:, 3:])
+    d = ends[1] - ends[0]
+    return ends[0], d / np.maximum(np.linalg.norm(d, axis=1, keepdims=True), 1e-30)
+
+
+def _enter(origin: np.ndarray, direction: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Distance along each ray to where it enters its box (inf: it misses)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inv = 1.0 / direction
+        t0, t1 = (lo - origin) * inv, (hi - origin) * inv
+    near = np.nan_to_num(np.minimum(t0, t1), nan=-np.inf)
+    far = np.nan_to_num(np.maximum(t0, t1), nan=np.inf)
+    enter, leave = near.max(axis=1), far.min(axis=1)
+    return np.where((enter <= leave) & (leave >= 0), np.maximum(enter, 0.0), np.inf)
+
+
+def _edge_axes(corners: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Normals of each box's 12 projected edges and the extent of its corners along them (for the axis test)."""
+    edges = corners[:, BOX_EDGES[:, 1]] - corners[:, BOX_EDGES[:, 0]]  # (n, 12, 2)
+    normals = np.stack([-edges[..., 1], edges[..., 0]], axis=-1)
+    spread = np.einsum("nkd,ned->nek", corners, normals)  # (n, 12, 8)
+    return normals, spread.min(axis=-1), spread.max(axis=-1)
+
+
+def _silhouettes_meet(rects: np.ndarray, normals: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """Whether each rectangle meets the convex hull of its box's projected corners (bounding boxes already meet).
+
+    Separating axes: x and y (the bounding boxes, tested before) and the box's
+    projected edge normals (the hull's edges are among them); an axis-aligned
+    rectangle's extent along a normal is read off its corners in closed form.
+    """
+    nx, ny = normals[..., 0], normals[..., 1]
+    x0, y0, x1, y1 = (rects[:, k, None] for k in range(4))
+    r_low = np.where(nx > 0, x0, x1) * nx + np.where(ny > 0, y0, y1) * ny
+    r_high = np.where(nx > 0, x1, x0) * nx + np.where(ny > 0, y1, y0) * ny
+    return ~((high < r_low) | (r_high < low)).any(axis=1)
+
+
+def place_labels(
+    lo: np.ndarray,
+    hi: np.ndarray,
+    front_z: np.ndarray,
+    extents: np.ndarray,
+    view_projection: np.ndarray,
+    size: tuple[int, int],
+    shown: np.ndarray | None = None,
+    keep_out: Sequence[Rect] = (),
+    lift: float = 4.0,
+) -> LabelPlan:
+    """Decide the labels of slabs with boxes ``lo``..``hi`` (n, 3) and label sizes ``extents`` (n, 2: w, h pixels).
+
+    ``front_z``: z of each slab's tiled face; ``shown``: slabs drawn (hidden ones
+    neither get labels nor hide others); ``lift``: pixels between an edge and its label.
+    """
+    n = len(lo)
+    lo, hi = np.asarray(lo, float).reshape(n, 3), np.asarray(hi, float).reshape(n, 3)
+    ext = np.asarray(extents, float).reshape(n, 2)
+    shown = np.ones(n, bool) if shown is None else np.asarray(shown, bool)
+    vp = np.asarray(view_projection, float)
+    bits = np.arange(8)
+    corner_pick = np.stack([bits & 1, (bits >> 1) & 1, (bits >> 2) & 1], axis=1).astype(bool)  # (8, 3)
+    corners3 = np.where(corner_pick[None], hi[:, None], lo[:, None])  # (n, 8, 3)
+    corners, w, _ = _project(corners3, vp, size)
+    whole = (w > 1e-9).all(axis=1)  # wholly in front of the camera: its silhouette is the hull of its corners
+    depth = _project((lo + hi) / 2, vp, size)[2]
+    axes = _edge_axes(corners)
+    bbox = np.concatenate([corners.min(axis=1), corners.max(axis=1)], axis=1)
+    bbox[~whole] = (-1e9, -1e9, 1e9, 1e9)  # straddles the camera: may cover anything
+    bbox[~shown] = (-3e9, -3e9, -2e9, -2e9)  # never meets anything on screen
+    face = np.stack([np.stack([x, y, front_z], 1) for x, y in ((lo[:, 0], lo[:, 1]), (hi[:, 0], hi[:, 1]))], 1)
+    face_px = _project(face, vp, size)[0]
+    face_w, face_h = np.abs(face_px[:, 1] - face_px[:, 0]).T  # the projected face diagonal's extent
+    near = shown & whole & (face_h >= NEAR_FACE_LABELS * ext[:, 1])
+    area = face_w * face_h
+    contender = np.zeros(n, bool)  # the rest still hide others; they are too small on screen to win any space
+    contender[np.argsort(-np.where(shown & whole, area, -1.0), kind="stable")[:MAX_CONTENDERS]] = True
+    inv_vp = np.linalg.inv(vp)
+    tol = 1e-6 * max(float(np.abs(np.concatenate([lo, hi])).max(initial=1.0)), 1.0)
+
+    extent = np.clip(bbox[:, 2:], 0, size) - np.clip(bbox[:, :2], 0, size)
+    screen_area = np.where(shown, extent[:, 0] * extent[:, 1], -1.0)
+    big = np.argsort(-screen_area, kind="stable")[:BIG_OCCLUDERS]
+    big = big[screen_area[big] > 0]
+    is_big = np.zeros(n, bool)
+    is_big[big] = True
+
+    def seen(px: np.ndarray, owner: np.ndarray) -> np.ndarray:
+        """Whether the ray through each pixel meets its owner's box, and no other box before it.
+
+        The largest boxes on screen are tested against every pixel at once (in a
+        close view they hide most of the others); the rest only where their
+        bounding boxes hold the pixel, for the pixels still seen.
+        """
+        origin, direction = _rays(px, inv_vp, size)
+        t_own = _enter(origin, direction, lo[owner], hi[owner])
+        ok = np.isfinite(t_own)
+        if len(big):
+            b = bbox[big]
+            p, k = np.nonzero(
+                (px[:, None, 0] >= b[None, :, 0]) & (px[:, None, 0] <= b[None, :, 2])
+                & (px[:, None, 1] >= b[None, :, 1]) & (px[:, None, 1] <= b[None, :, 3])
+            )  # fmt: skip
+            j = big[k]
+            keep = j != owner[p]
+            p, j = p[keep], j[keep]
+            ok[p[_enter(origin[p], direction[p], lo[j], hi[j]) < t_own[p] - tol]] = False
+        rest = np.flatnonzero(ok)
+        pairs = overlapping_pairs(np.c_[px[rest], px[rest]], bbox, size)
+        p, j = rest[pairs[:, 0]], pairs[:, 1]
+        keep = (j != owner[p]) & ~is_big[j]
+        p, j = p[keep], j[keep]
+        ok[p[_enter(origin[p], direction[p], lo[j], hi[j]) < t_own[p] - tol]] = False
+        return ok
+
+    def clear_of(rects: np.ndarray, owner: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Whether each label rectangle covers no other slab's silhouette, and none nearer than its ``owner``."""
+        pairs = overlapping_pairs(rects, bbox, size)
+        k, j = pairs[:, 0], pairs[:, 1]
+        keep = (owner[k] != j) & shown[j]
+        k, j = k[keep], j[keep]
+        meets = ~whole[j]  # a box across the camera plane: no silhouette to test, counted as in the way
+        hull = whole[j]
+        jh = j[hull]
+        meets[hull] = _silhouettes_meet(rects[k[hull]], axes[0][jh], axes[1][jh], axes[2][jh])
+        clear, clear_of_nearer = np.ones(len(rects), bool), np.ones(len(rects), bool)
+        clear[k[meets]] = False
+        nearer = meets & (depth[j] < depth[owner[k]])
+        clear_of_nearer[k[nearer]] = False
+        return clear, clear_of_nearer
+
+    dy = ATTACH_FRACTION * (hi[:, 1] - lo[:, 1])
+    places = sorted({(c.edge, c.along) for c in CANDIDATES})
+    edge_points: dict[tuple[str, float], np.ndarray] = {}
+    probes = []
+    for edge, f in places:
+        x = lo[:, 0] + f * (hi[:, 0] - lo[:, 0])
+        y, into = (hi[:, 1], -dy) if edge == "top" else (lo[:, 1], dy)
+        edge_points[edge, f] = np.stack([x, y, front_z], axis=1)
+        probes.append(np.stack([x, y + into, front_z], axis=1))
+    # Where each candidate's label attaches: a point just inside the face, tested in the costly step.
+    probe_px, probe_w, _ = _project(np.stack(probes), vp, size)  # (places, n, 2)
+    probe_of = np.array([places.index((c.edge, c.along)) for c in CANDIDATES])
+    wl, hl = ext[:, 0], ext[:, 1]
+    ends = _project(np.stack([np.stack([x, hi[:, 1], front_z], 1) for x in (lo[:, 0], hi[:, 0])], 1), vp, size)[0]
+    run = ends[:, 1] - ends[:, 0]
+    slope = np.abs(run[:, 1]) / np.maximum(np.abs(run[:, 0]), 1e-9)
+    drop = np.minimum(slope, 1.0) * wl / 2 + PAD_PX  # on the face: low enough that the sloping top edge clears it
+    rects, ok, anchors, offsets = [], [], [], []
+    for c in CANDIDATES:
+        anchor = edge_points[c.edge, c.along]
+        x0 = -wl * (1 - c.align) / 2
+        y0 = lift + np.zeros(n) if c.side == "out" and c.edge == "top" else -lift - hl
+        if c.side == "in":
+            y0 = y0 - drop
+        off = np.stack([x0, y0, x0 + wl, y0 + hl], axis=1)
+        a_px, a_w, _ = _project(anchor, vp, size)
+        r = np.stack(
+            [a_px[:, 0] + off[:, 0], a_px[:, 1] - off[:, 3], a_px[:, 0] + off[:, 2], a_px[:, 1] - off[:, 1]], 1
+        )
+        r += (-PAD_PX, -PAD_PX, PAD_PX, PAD_PX)
+        good = contender & shown & whole & (a_w > 1e-9) & (probe_w[places.index((c.edge, c.along))] > 1e-9)
+        good &= (r[:, 0] >= 0) & (r[:, 1] >= 0) & (r[:, 2] <= size[0]) & (r[:, 3] <= size[1])
+        for b in keep_out:
+            good &= ~((r[:, 0] < b[2]) & (b[0] < r[:, 2]) & (r[:, 1] < b[3]) & (b[1] < r[:, 3]))
+        rects.append(r)
+        ok.append(good)
+        anchors.append(anchor)
+        offsets.append(off)
+    rect_table = np.stack(rects)  # (candidates, n, 4)
+    outside = np.array([c.side == "out" for c in CANDIDATES])
+
+    def costly(slab: np.ndarray, cand: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The costly tests of (slab, candidate) pairs: clear of every other slab, and clear of nearer ones."""
+        r = rect_table[cand, slab]
+        attached = seen(probe_px[probe_of[cand], slab], slab)  # the slab is seen where its label attaches
+        strict, relaxed = attached.copy(), attached.copy()
+        slab, cand, r = slab[attached], cand[attached], r[attached]
+        out = outside[cand]
+        at = np.flatnonzero(attached)
+        if out.any():
+            strict[at[out]], relaxed[at[out]] = clear_of(r[out], slab[out])
+        inner = ~out
+        if inner.any():  # on its own face: every corner and the middle look onto that slab first
+            q = r[inner]
+            px = np.concatenate([q[:, [0, 1]], q[:, [2, 1]], q[:, [2, 3]], q[:, [0, 3]], (q[:, :2] + q[:, 2:]) / 2])
+            strict[at[inner]] = relaxed[at[inner]] = seen(px, np.tile(slab[inner], 5)).reshape(5, -1).all(axis=0)
+        return strict, relaxed
+
+    order = sorted(range(n), key=lambda k: (not near[k], -area[k], k))
+    groups = [[i for i in order if near[i]], [i for i in order if not near[i]]]
+    chosen = _greedy(groups, np.stack(ok, axis=1), rect_table, costly)
+    near_seen = np.zeros(n, bool)  # for near slabs: is any attachment point seen (else hiding its label is right)
+    w = np.flatnonzero(near)
+    if len(w):
+        k = len(places)
+        px = probe_px[:, w].reshape(-1, 2)
+        on_screen = (px >= 0).all(axis=1) & (px[:, 0] <= size[0]) & (px[:, 1] <= size[1])
+        near_seen[w] = (on_screen & seen(px, np.tile(w, k))).reshape(k, -1).any(axis=0)
+
+    def pick(table: list[np.ndarray], width: int) -> np.ndarray:
+        return np.array([table[c][i] for i, c in chosen], float).reshape(-1, width)
+
+    return LabelPlan(
+        slab=np.array([i for i, _ in chosen], np.int64),
+        place=tuple(CANDIDATES[c].name for _, c in chosen),
+        anchor=pick(anchors, 3),
+        offset=pick(offsets, 4),
+        rect=pick(rects, 4) + np.array([PAD_PX, PAD_PX, -PAD_PX, -PAD_PX]),
+        near=near,
+        seen=near_seen,
+    )
+
+
+def _greedy(
+    groups: list[list[int]],
+    cheap: np.ndarray,
+    rects: np.ndarray,
+    costly: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]],
+) -> list[tuple[int, int]]:
+    """(slab, candidate) of each label taken: in priority order, each slab's first good place free of placed labels.
+
+    ``cheap`` (n, candidates) says which places pass the cheap tests. Slabs go in
+    chunks that double in size; the costly tests run once per chunk, and only on
+    places no label placed so far covers, so a crowded view stops paying for
+    slabs that could not be labelled anyway. Within a chunk, places clear of
+    every other slab are taken first, then places clear only of nearer ones.
+    """
+    grid: dict[tuple[int, int], list[list[float]]] = {}
+    chosen: list[tuple[int, int]] = []
+    placed: list[list[float]] = []
+    boxes = rects.transpose(1, 0, 2).tolist()  # [slab][candidate] -> [x0, y0, x1, y1]
+    for group in groups:
+        start, step = 0, 32
+        while start < len(group):
+            chunk = np.array(group[start : start + step], np.int64)
+            start, step = start + step, step * 2
+            rows, cand = np.nonzero(cheap[chunk])
+            slab = chunk[rows]
+            if placed and len(slab):
+                r, b = rects[cand, slab], np.array(placed)
+                covered = (r[:, None, 0] < b[None, :, 2]) & (b[None, :, 0] < r[:, None, 2])
+                covered &= (r[:, None, 1] < b[None, :, 3]) & (b[None, :, 1] < r[:, None, 3])
+                free = ~covered.any(axis=1)
+                slab, cand = slab[free], cand[free]
+            if not len(slab):
+                continue
+            strict, relaxed = costly(slab, cand)
+            for verdict in (strict, relaxed):
+                places: dict[int, list[int]] = {}
+                for i, c in zip(slab[verdict].tolist(), cand[verdict].tolist(), strict=True):
+                    places.setdefault(i, []).append(c)
+                taken = {i for i, _ in chosen}
+                for i in chunk.tolist():
+                    for c in places.get(i, ()) if i not in taken else ():
+                        if _free(boxes[i][c], grid):
+                            chosen.append((i, c))
+                            placed.append(boxes[i][c])
+                            break
+    return chosen
+
+
+def _free(box: list[float], grid: dict[tuple[int, int], list[list[float]]]) -> bool:
+    """Whether ``box`` overlaps no box in ``grid``; if so it is added there."""
+    x0, y0, x1, y1 = box
+    cells = [
+        (cx, cy)
+        for cx in range(int(x0 // GRID_CELL_PX), int(x1 // GRID_CELL_PX) + 1)
+        for cy in range(int(y0 // GRID_CELL_PX), int(y1 // GRID_CELL_PX) + 1)
+    ]
+    for cell in cells:
+        for b in grid.get(cell, ()):
+            if x0 < b[2] and b[0] < x1 and y0 < b[3] and b[1] < y1:
+                return False
+    for cell in cells:
+        grid.setdefault(cell, []).append(box)
+    return True
