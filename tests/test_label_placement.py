@@ -6,6 +6,7 @@ import numpy as np
 
 from viz3d.scene.camera import OrbitCamera
 from viz3d.scene.label_placement import overlapping_pairs, place_labels
+from viz3d.scene.labels import project
 
 SIZE = (640, 360)
 EXTENT = (90.0, 16.0)
@@ -52,8 +53,6 @@ def test_labels_never_cover_a_nearer_slab_nor_each_other_nor_a_panel() -> None:
             assert r[a, 2] <= r[b, 0] or r[b, 2] <= r[a, 0] or r[a, 3] <= r[b, 1] or r[b, 3] <= r[a, 1]
     # Seen straight on, a slab's silhouette is its front face's rectangle: no label meets a nearer slab's.
     cam_p = np.c_[lo[:, :2], hi[:, 2]], np.c_[hi[:, :2], hi[:, 2]]
-    from viz3d.scene.labels import project
-
     p0, p1 = project(cam_p[0], vp, SIZE)[0], project(cam_p[1], vp, SIZE)[0]
     faces = np.c_[np.minimum(p0, p1), np.maximum(p0, p1)]
     for k, i in enumerate(plan.slab):
@@ -74,9 +73,7 @@ def test_every_near_visible_slab_is_labelled_and_a_crowded_one_takes_its_own_fac
     assert set(near.tolist()) <= set(plan.slab.tolist())
     middle = plan.place[plan.slab.tolist().index(1)]
     assert middle == "inside"
-    from viz3d.scene.labels import project
-
-    face = project(np.array([lo[1, :2].tolist() + [1.0], hi[1, :2].tolist() + [1.0]]), front_camera(26.0), SIZE)[0]
+    face = project(np.c_[np.stack([lo[1, :2], hi[1, :2]]), [1.0, 1.0]], front_camera(26.0), SIZE)[0]
     x0, y1 = face.min(axis=0)[0], face.max(axis=0)[1]
     x1, y0 = face.max(axis=0)[0], face.min(axis=0)[1]
     r = plan.rect[plan.slab.tolist().index(1)]
