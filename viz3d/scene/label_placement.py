@@ -191,7 +191,9 @@ def place_labels(
     corner_pick = np.stack([bits & 1, (bits >> 1) & 1, (bits >> 2) & 1], axis=1).astype(bool)  # (8, 3)
     corners3 = np.where(corner_pick[None], hi[:, None], lo[:, None])  # (n, 8, 3)
     corners, w, _ = _project(corners3, vp, size)
-    whole = np.asarray((w > 1e-9).all(axis=1))  # wholly in front of the camera: its silhouette is the hull of its corners
+    whole = np.asarray(
+        (w > 1e-9).all(axis=1)
+    )  # wholly in front of the camera: its silhouette is the hull of its corners
     depth = _project((lo + hi) / 2, vp, size)[2]
     axes = _edge_axes(corners)
     bbox = np.concatenate([corners.min(axis=1), corners.max(axis=1)], axis=1)
