@@ -30,10 +30,11 @@ def test_a_slab_hidden_behind_a_nearer_one_gets_no_label() -> None:
     plan = place_labels(lo, hi, front, ext, front_camera(), SIZE)
     assert set(plan.slab.tolist()) == {0, 2}
     assert plan.near[0] and plan.seen[0]  # the big one is near: it must be labelled
+    assert plan.near[1] and not plan.seen[1]  # near too, but no point of its edges is seen: the ray test says so
     # Move the hidden one up so its top edge shows above the front slab: now it is labelled too.
     lo[1, 1], hi[1, 1] = 0.0, 9.0
     plan = place_labels(lo, hi, front, ext, front_camera(), SIZE)
-    assert 1 in plan.slab.tolist()
+    assert plan.seen[1] and 1 in plan.slab.tolist()
 
 
 def test_labels_never_cover_a_nearer_slab_nor_each_other_nor_a_panel() -> None:

@@ -6,6 +6,7 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -163,3 +164,32 @@ def test_notebook_minimap_click_and_home_restarts_stepping(gl: Any) -> None:
         assert s.camera_node() == first
     finally:
         view.close()
+
+
+@pytest.mark.gl
+def test_labels_are_drawn_where_decided_and_each_is_pinned_to_a_visible_point_of_its_slab(gl: Any) -> None:
+    from viz3d.export.offscreen import OffscreenView
+    from viz3d.scene.label_placement import ATTACH_FRACTION
+    from viz3d.scene.labels import project
+
+    s = Session.from_model(MODEL, [INPUT], size=(640, 400))
+    with OffscreenView(s, (640, 400)) as view:
+        with_labels = view.frame().astype(int)
+        plan = view.renderer._labels._plan[1]
+        s.update(labels=False)
+        without = view.frame().astype(int)
+        assert len(plan.slab) >= 3
+        changed = np.abs(with_labels - without)[..., :3].max(axis=-1) > 40
+        inside = np.zeros_like(changed)
+        for x0, y0, x1, y1 in plan.rect.round().astype(int):
+            assert changed[max(y0, 0) : y1, max(x0, 0) : x1].sum() >= 20  # text drawn in each decided box
+            inside[max(y0 - 1, 0) : y1 + 1, max(x0 - 1, 0) : x1 + 1] = True
+        assert not (changed & ~inside).any()  # and nowhere else
+        slabs = s.layout.slabs
+        for i, anchor in zip(plan.slab, plan.anchor, strict=True):
+            slab = slabs[i]
+            into = ATTACH_FRACTION * slab.size[1] * (-1 if anchor[1] >= slab.hi[1] - 1e-9 else 1)
+            probe = anchor + np.array([0.0, 2 * into, 0.0])
+            x, y = project(probe[None], s.view_projection(), (640, 400))[0][0]
+            hit = view.pick(int(np.rint(x)), int(np.rint(y)))
+            assert hit is not None and hit.node_id == slab.node_id  # the scene shows that slab where its label hangs
