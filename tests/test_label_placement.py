@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from viz3d.scene.camera import OrbitCamera
-from viz3d.scene.label_placement import overlapping_pairs, place_labels
+from viz3d.scene.label_placement import place_labels
 from viz3d.scene.labels import project
+from viz3d.scene.screen_geometry import overlapping_pairs
 
 SIZE = (640, 360)
 EXTENT = (90.0, 16.0)

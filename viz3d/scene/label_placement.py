@@ -32,6 +32,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from viz3d.scene.screen_geometry import (
+    GRID_CELL_PX,
+    edge_axes,
+    overlapping_pairs,
+    pixel_rays,
+    project_points,
+    ray_enters,
+    silhouettes_meet,
+)
+
 Rect = tuple[float, float, float, float]  # x0, y0, x1, y1 pixels, y down
 
 
@@ -57,13 +67,10 @@ CANDIDATES = (
     Candidate("below", "bottom", 0.5, "out", 0.0),
 )
 NEAR_FACE_LABELS = 4.0  # a face this many label heights tall is "near": it is always labelled when seen
-GRID_CELL_PX = 64.0
 MAX_CONTENDERS = 160  # slabs largest on screen that may get a label (a 1280x720 view holds fewer labels than this)
 BIG_OCCLUDERS = 32  # the boxes largest on screen, tested against every probe at once
 PAD_PX = 2.0  # free space kept around each label
 ATTACH_FRACTION = 0.02  # the attachment point sits this far into the face (of its height) from the edge
-# The 12 edges of a box, as pairs of corner indices (corner k: x from bit 0, y from bit 1, z from bit 2).
-BOX_EDGES = np.array([(a, a | b) for b in (1, 2, 4) for a in range(8) if not a & b])
 
 
 @dataclass(frozen=True)
@@ -77,93 +84,6 @@ class LabelPlan:
     rect: np.ndarray  # (k, 4) x0, y0, x1, y1 device pixels, y down, as drawn
     near: np.ndarray  # (n,) bool per slab given: its face is big enough on screen to be always labelled
     seen: np.ndarray  # (n,) bool per slab given: near, and seen in the view where a label of it would attach
-
-
-def _project(points: np.ndarray, vp: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Pixels (y down), clip w and NDC depth of world ``points`` (..., 3)."""
-    p = points @ vp[:3, :3].T + vp[:3, 3]
-    w = points @ vp[3, :3] + vp[3, 3]
-    safe = np.where(np.abs(w) > 1e-12, w, 1e-12)
-    px = np.stack([(p[..., 0] / safe * 0.5 + 0.5) * size[0], (0.5 - p[..., 1] / safe * 0.5) * size[1]], axis=-1)
-    return px, w, p[..., 2] / safe
-
-
-def overlapping_pairs(a: np.ndarray, b: np.ndarray, size: tuple[int, int], cell: float = GRID_CELL_PX) -> np.ndarray:
-    """(P, 2) pairs (i, j) where rectangle ``a[i]`` overlaps ``b[j]`` (rows x0, y0, x1, y1; a coarse grid first)."""
-    gx, gy = int(np.ceil(size[0] / cell)), int(np.ceil(size[1] / cell))
-
-    def cell_of(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        cx = np.clip(np.floor(x / cell), 0, gx - 1).astype(np.int64)
-        return cx, np.clip(np.floor(y / cell), 0, gy - 1).astype(np.int64)
-
-    def cells(r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        (x0, y0), (x1, y1) = cell_of(r[:, 0], r[:, 1]), cell_of(r[:, 2], r[:, 3])
-        w, counts = x1 - x0 + 1, (x1 - x0 + 1) * (y1 - y0 + 1)
-        owner = np.repeat(np.arange(len(r)), counts)
-        local = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
-        wide = np.repeat(w, counts)
-        return owner, (np.repeat(y0, counts) + local // wide) * gx + np.repeat(x0, counts) + local % wide
-
-    if not len(a) or not len(b):
-        return np.zeros((0, 2), np.int64)
-    a_owner, a_cell = cells(a)
-    b_owner, b_cell = cells(b)
-    order = np.argsort(b_cell, kind="stable")
-    b_owner, b_cell = b_owner[order], b_cell[order]
-    lo, hi = np.searchsorted(b_cell, a_cell, "left"), np.searchsorted(b_cell, a_cell, "right")
-    n = hi - lo
-    i, at = np.repeat(a_owner, n), np.repeat(a_cell, n)
-    j = b_owner[np.repeat(lo, n) + np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)]
-    ra, rb = a[i], b[j]
-    hit = (ra[:, 0] <= rb[:, 2]) & (rb[:, 0] <= ra[:, 2]) & (ra[:, 1] <= rb[:, 3]) & (rb[:, 1] <= ra[:, 3])
-    # A pair shares several cells: keep it only in the cell of its overlap's top-left corner.
-    cx, cy = cell_of(np.maximum(ra[:, 0], rb[:, 0]), np.maximum(ra[:, 1], rb[:, 1]))
-    hit &= cy * gx + cx == at
-    return np.stack([i[hit], j[hit]], axis=1)
-
-
-def _rays(px: np.ndarray, inv_vp: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """World origin (on the near plane) and unit direction of the ray through each pixel (y down)."""
-    ndc = np.stack([px[:, 0] / size[0] * 2 - 1, 1 - px[:, 1] / size[1] * 2], axis=1)
-    ends = []
-    for z in (-1.0, 1.0):
-        h = np.c_[ndc, np.full(len(ndc), z), np.ones(len(ndc))] @ inv_vp.T
-        ends.append(h[:, :3] / h[:, 3:])
-    d = ends[1] - ends[0]
-    return ends[0], d / np.maximum(np.linalg.norm(d, axis=1, keepdims=True), 1e-30)
-
-
-def _enter(origin: np.ndarray, direction: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """Distance along each ray to where it enters its box (inf: it misses)."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        inv = 1.0 / direction
-        t0, t1 = (lo - origin) * inv, (hi - origin) * inv
-    near = np.nan_to_num(np.minimum(t0, t1), nan=-np.inf)
-    far = np.nan_to_num(np.maximum(t0, t1), nan=np.inf)
-    enter, leave = near.max(axis=1), far.min(axis=1)
-    return np.where((enter <= leave) & (leave >= 0), np.maximum(enter, 0.0), np.inf)
-
-
-def _edge_axes(corners: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Normals of each box's 12 projected edges and the extent of its corners along them (for the axis test)."""
-    edges = corners[:, BOX_EDGES[:, 1]] - corners[:, BOX_EDGES[:, 0]]  # (n, 12, 2)
-    normals = np.stack([-edges[..., 1], edges[..., 0]], axis=-1)
-    spread = np.einsum("nkd,ned->nek", corners, normals)  # (n, 12, 8)
-    return normals, spread.min(axis=-1), spread.max(axis=-1)
-
-
-def _silhouettes_meet(rects: np.ndarray, normals: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
-    """Whether each rectangle meets the convex hull of its box's projected corners (bounding boxes already meet).
-
-    Separating axes: x and y (the bounding boxes, tested before) and the box's
-    projected edge normals (the hull's edges are among them); an axis-aligned
-    rectangle's extent along a normal is read off its corners in closed form.
-    """
-    nx, ny = normals[..., 0], normals[..., 1]
-    x0, y0, x1, y1 = (rects[:, k, None] for k in range(4))
-    r_low = np.where(nx > 0, x0, x1) * nx + np.where(ny > 0, y0, y1) * ny
-    r_high = np.where(nx > 0, x1, x0) * nx + np.where(ny > 0, y1, y0) * ny
-    return ~((high < r_low) | (r_high < low)).any(axis=1)
 
 
 def place_labels(
@@ -190,17 +110,17 @@ def place_labels(
     bits = np.arange(8)
     corner_pick = np.stack([bits & 1, (bits >> 1) & 1, (bits >> 2) & 1], axis=1).astype(bool)  # (8, 3)
     corners3 = np.where(corner_pick[None], hi[:, None], lo[:, None])  # (n, 8, 3)
-    corners, w, _ = _project(corners3, vp, size)
+    corners, w, _ = project_points(corners3, vp, size)
     whole = np.asarray(
         (w > 1e-9).all(axis=1)
     )  # wholly in front of the camera: its silhouette is the hull of its corners
-    depth = _project((lo + hi) / 2, vp, size)[2]
-    axes = _edge_axes(corners)
+    depth = project_points((lo + hi) / 2, vp, size)[2]
+    axes = edge_axes(corners)
     bbox = np.concatenate([corners.min(axis=1), corners.max(axis=1)], axis=1)
     bbox[~whole] = (-1e9, -1e9, 1e9, 1e9)  # straddles the camera: may cover anything
     bbox[~shown] = (-3e9, -3e9, -2e9, -2e9)  # never meets anything on screen
     face = np.stack([np.stack([x, y, front_z], 1) for x, y in ((lo[:, 0], lo[:, 1]), (hi[:, 0], hi[:, 1]))], 1)
-    face_px = _project(face, vp, size)[0]
+    face_px = project_points(face, vp, size)[0]
     face_w, face_h = np.abs(face_px[:, 1] - face_px[:, 0]).T  # the projected face diagonal's extent
     near = shown & whole & (face_h >= NEAR_FACE_LABELS * ext[:, 1])
     area = face_w * face_h
@@ -223,8 +143,8 @@ def place_labels(
         close view they hide most of the others); the rest only where their
         bounding boxes hold the pixel, for the pixels still seen.
         """
-        origin, direction = _rays(px, inv_vp, size)
-        t_own = _enter(origin, direction, lo[owner], hi[owner])
+        origin, direction = pixel_rays(px, inv_vp, size)
+        t_own = ray_enters(origin, direction, lo[owner], hi[owner])
         ok = np.isfinite(t_own)
         if len(big):
             b = bbox[big]
@@ -235,13 +155,13 @@ def place_labels(
             j = big[k]
             keep = j != owner[p]
             p, j = p[keep], j[keep]
-            ok[p[_enter(origin[p], direction[p], lo[j], hi[j]) < t_own[p] - tol]] = False
+            ok[p[ray_enters(origin[p], direction[p], lo[j], hi[j]) < t_own[p] - tol]] = False
         rest = np.flatnonzero(ok)
         pairs = overlapping_pairs(np.c_[px[rest], px[rest]], bbox, size)
         p, j = rest[pairs[:, 0]], pairs[:, 1]
         keep = (j != owner[p]) & ~is_big[j]
         p, j = p[keep], j[keep]
-        ok[p[_enter(origin[p], direction[p], lo[j], hi[j]) < t_own[p] - tol]] = False
+        ok[p[ray_enters(origin[p], direction[p], lo[j], hi[j]) < t_own[p] - tol]] = False
         return ok
 
     def clear_of(rects: np.ndarray, owner: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -253,7 +173,7 @@ def place_labels(
         meets = ~whole[j]  # a box across the camera plane: no silhouette to test, counted as in the way
         hull = whole[j]
         jh = j[hull]
-        meets[hull] = _silhouettes_meet(rects[k[hull]], axes[0][jh], axes[1][jh], axes[2][jh])
+        meets[hull] = silhouettes_meet(rects[k[hull]], axes[0][jh], axes[1][jh], axes[2][jh])
         clear, clear_of_nearer = np.ones(len(rects), bool), np.ones(len(rects), bool)
         clear[k[meets]] = False
         nearer = meets & (depth[j] < depth[owner[k]])
@@ -270,10 +190,10 @@ def place_labels(
         edge_points[edge, f] = np.stack([x, y, front_z], axis=1)
         probes.append(np.stack([x, y + into, front_z], axis=1))
     # Where each candidate's label attaches: a point just inside the face, tested in the costly step.
-    probe_px, probe_w, _ = _project(np.stack(probes), vp, size)  # (places, n, 2)
+    probe_px, probe_w, _ = project_points(np.stack(probes), vp, size)  # (places, n, 2)
     probe_of = np.array([places.index((c.edge, c.along)) for c in CANDIDATES])
     wl, hl = ext[:, 0], ext[:, 1]
-    ends = _project(np.stack([np.stack([x, hi[:, 1], front_z], 1) for x in (lo[:, 0], hi[:, 0])], 1), vp, size)[0]
+    ends = project_points(np.stack([np.stack([x, hi[:, 1], front_z], 1) for x in (lo[:, 0], hi[:, 0])], 1), vp, size)[0]
     run = ends[:, 1] - ends[:, 0]
     slope = np.abs(run[:, 1]) / np.maximum(np.abs(run[:, 0]), 1e-9)
     drop = np.minimum(slope, 1.0) * wl / 2 + PAD_PX  # on the face: low enough that the sloping top edge clears it
@@ -285,7 +205,7 @@ def place_labels(
         if c.side == "in":
             y0 = y0 - drop
         off = np.stack([x0, y0, x0 + wl, y0 + hl], axis=1)
-        a_px, a_w, _ = _project(anchor, vp, size)
+        a_px, a_w, _ = project_points(anchor, vp, size)
         r = np.stack(
             [a_px[:, 0] + off[:, 0], a_px[:, 1] - off[:, 3], a_px[:, 0] + off[:, 2], a_px[:, 1] - off[:, 1]], 1
         )
