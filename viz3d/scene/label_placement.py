@@ -20,7 +20,8 @@ the space above it), and hanging under the bottom edge. A place is taken when
 
 Slabs go in order of their projected face area, so near slabs (a face at least
 :data:`NEAR_FACE_LABELS` label heights tall) are placed before far ones, and
-only the :data:`MAX_CONTENDERS` largest compete at all. The costly tests run on
+only the :data:`CONTENDERS_PER_CELL` largest whose face centres share a cell of
+the screen grid compete at all (a cell holds about that many labels). The costly tests run on
 pairs found through a coarse screen grid, in chunks that skip places a label
 already covers, so a crowded overview does not pay for every slab twice over.
 """
@@ -67,7 +68,7 @@ CANDIDATES = (
     Candidate("below", "bottom", 0.5, "out", 0.0),
 )
 NEAR_FACE_LABELS = 4.0  # a face this many label heights tall is "near": it is always labelled when seen
-MAX_CONTENDERS = 160  # slabs largest on screen that may get a label (a 1280x720 view holds fewer labels than this)
+CONTENDERS_PER_CELL = 4  # per 64-pixel cell of the screen, the slabs largest on screen that may get a label
 BIG_OCCLUDERS = 32  # the boxes largest on screen, tested against every probe at once
 PAD_PX = 2.0  # free space kept around each label
 ATTACH_FRACTION = 0.02  # the attachment point sits this far into the face (of its height) from the edge
@@ -124,8 +125,14 @@ def place_labels(
     face_w, face_h = np.abs(face_px[:, 1] - face_px[:, 0]).T  # the projected face diagonal's extent
     near = shown & whole & (face_h >= NEAR_FACE_LABELS * ext[:, 1])
     area = face_w * face_h
-    contender = np.zeros(n, bool)  # the rest still hide others; they are too small on screen to win any space
-    contender[np.argsort(-np.where(shown & whole, area, -1.0), kind="stable")[:MAX_CONTENDERS]] = True
+    # The rest still hide others; a crowded cell has no room for their labels anyway.
+    centre = np.clip((face_px[:, 0] + face_px[:, 1]) / 2 // GRID_CELL_PX, -1, 1e4).astype(np.int64)
+    cell = centre[:, 1] * 100003 + centre[:, 0]
+    by_cell = np.lexsort((-np.where(shown & whole, area, -1.0), cell))
+    first = np.r_[0, np.flatnonzero(np.diff(cell[by_cell])) + 1]
+    rank = np.arange(n) - np.repeat(first, np.diff(np.r_[first, n]))
+    contender = np.zeros(n, bool)
+    contender[by_cell] = rank < CONTENDERS_PER_CELL
     inv_vp = np.linalg.inv(vp)
     tol = 1e-6 * max(float(np.abs(np.concatenate([lo, hi])).max(initial=1.0)), 1.0)
 
