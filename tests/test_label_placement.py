@@ -98,3 +98,13 @@ def test_grid_pairs_match_brute_force() -> None:
         if a[i, 0] <= b[j, 2] and b[j, 0] <= a[i, 2] and a[i, 1] <= b[j, 3] and b[j, 1] <= a[i, 3]
     }
     assert got == want
+
+
+def test_a_face_filling_the_view_is_labelled_under_the_top_of_the_view() -> None:
+    # One slab so close that its top edge is out of view: its label hangs from the top of the view, on its face.
+    lo, hi, front, ext = slabs(((-30, -30, 0), (30, 30, 1)))
+    plan = place_labels(lo, hi, front, ext, front_camera(20.0), SIZE)
+    assert plan.near[0] and plan.seen[0]
+    assert plan.place == ("inside, under the top of the view",)
+    x0, y0, x1, y1 = plan.rect[0]
+    assert 0 <= y0 < 12 and abs((x0 + x1) / 2 - SIZE[0] / 2) < 1  # at the top, above the face's middle

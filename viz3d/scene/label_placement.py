@@ -51,7 +51,7 @@ class Candidate:
     """One place a label may take: pinned to a point ``along`` an edge of the face, on a side of it, aligned."""
 
     name: str
-    edge: str  # "top" or "bottom" edge of the front face
+    edge: str  # "top" or "bottom" edge of the front face, or "view": where the view's top edge crosses the face
     along: float  # where on that edge, 0 = left end, 1 = right end
     side: str  # "out": beyond the edge (above the top, below the bottom); "in": on the face under the top edge
     align: float  # -1: the label ends at the point, 0: centred on it, 1: starts at it
@@ -66,6 +66,7 @@ CANDIDATES = (
     Candidate("above, starting at the middle", "top", 0.5, "out", 1.0),
     Candidate("inside", "top", 0.5, "in", 0.0),
     Candidate("below", "bottom", 0.5, "out", 0.0),
+    Candidate("inside, under the top of the view", "view", 0.5, "in", 0.0),  # a face whose top edge is out of view
 )
 NEAR_FACE_LABELS = 4.0  # a face this many label heights tall is "near": it is always labelled when seen
 CONTENDERS_PER_CELL = 4  # per 64-pixel cell of the screen, the slabs largest on screen that may get a label
@@ -192,6 +193,10 @@ def place_labels(
     edge_points: dict[tuple[str, float], np.ndarray] = {}
     probes = []
     for edge, f in places:
+        if edge == "view":
+            edge_points[edge, f] = _under_view_top(lo, hi, front_z, face_px, ext[:, 0], inv_vp, size)
+            probes.append(edge_points[edge, f] - np.c_[np.zeros(n), dy, np.zeros(n)])
+            continue
         x = lo[:, 0] + f * (hi[:, 0] - lo[:, 0])
         y, into = (hi[:, 1], -dy) if edge == "top" else (lo[:, 1], dy)
         edge_points[edge, f] = np.stack([x, y, front_z], axis=1)
@@ -209,7 +214,7 @@ def place_labels(
         anchor = edge_points[c.edge, c.along]
         x0 = -wl * (1 - c.align) / 2
         y0 = lift + np.zeros(n) if c.side == "out" and c.edge == "top" else -lift - hl
-        if c.side == "in":
+        if c.side == "in" and c.edge == "top":
             y0 = y0 - drop
         off = np.stack([x0, y0, x0 + wl, y0 + hl], axis=1)
         a_px, a_w, _ = project_points(anchor, vp, size)
@@ -253,8 +258,10 @@ def place_labels(
     if len(w):
         k = len(places)
         px = probe_px[:, w].reshape(-1, 2)
-        on_screen = (px >= 0).all(axis=1) & (px[:, 0] <= size[0]) & (px[:, 1] <= size[1])
-        near_seen[w] = (on_screen & seen(px, np.tile(w, k))).reshape(k, -1).any(axis=0)
+        on_screen = np.flatnonzero((px >= 0).all(axis=1) & (px[:, 0] <= size[0]) & (px[:, 1] <= size[1]))
+        hits = np.zeros(len(px), bool)
+        hits[on_screen] = seen(px[on_screen], np.tile(w, k)[on_screen])
+        near_seen[w] = hits.reshape(k, -1).any(axis=0)
 
     def pick(table: list[np.ndarray], width: int) -> np.ndarray:
         return np.array([table[c][i] for i, c in chosen], float).reshape(-1, width)
@@ -333,3 +340,24 @@ def _free(box: list[float], grid: dict[tuple[int, int], list[list[float]]]) -> b
     for cell in cells:
         grid.setdefault(cell, []).append(box)
     return True
+
+
+def _under_view_top(
+    lo: np.ndarray,
+    hi: np.ndarray,
+    front_z: np.ndarray,
+    face_px: np.ndarray,
+    label_w: np.ndarray,
+    inv_vp: np.ndarray,
+    size: tuple[int, int],
+) -> np.ndarray:
+    """The point of each front face under the view's top edge, above the face's middle (NaN where there is none)."""
+    x = np.clip((face_px[:, 0, 0] + face_px[:, 1, 0]) / 2, label_w / 2 + PAD_PX, size[0] - label_w / 2 - PAD_PX)
+    origin, direction = pixel_rays(np.c_[x, np.zeros(len(x))], inv_vp, size)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = (front_z - origin[:, 2]) / direction[:, 2]
+    point = origin + t[:, None] * direction
+    on_face = (t > 0) & (point[:, 0] >= lo[:, 0]) & (point[:, 0] <= hi[:, 0])
+    on_face &= (point[:, 1] >= lo[:, 1]) & (point[:, 1] < hi[:, 1])  # below the top edge: the edge is out of view
+    point[~on_face] = np.nan
+    return point
