@@ -82,6 +82,7 @@ class Minimap:
         self.position = (10.0, 10.0)  # top-left in window pixels, set by the viewer
         self.marked: int | None = None
         self.hovered: int | None = None
+        self._boxes: np.ndarray | None = None
         self._image: np.ndarray | None = None
 
     def _bands(self, keys: list[str]) -> list[tuple[str, float, float]]:
@@ -107,15 +108,15 @@ class Minimap:
         px, py = x - self.position[0], y - self.position[1]
         if not (0 <= px < self.size[0] and 0 <= py < self.size[1]):
             return None
-        best, best_d = None, float("inf")
-        for node in self.graph.nodes:
-            x0, y0, x1, y1 = self._rect(node.id)
-            dx = max(x0 - px, 0.0, px - x1)
-            dy = max(y0 - py, 0.0, py - y1)
-            d = dx * dx + dy * dy
-            if d < best_d:
-                best, best_d = node.members[0], d
-        return best if best_d <= 16.0 else None  # within 4 px of a box
+        if self._boxes is None:  # every box once, as arrays: a hover test per mouse move stays cheap at 700 nodes
+            self._boxes = np.array([self._rect(node.id) for node in self.graph.nodes], float).reshape(-1, 4)
+        b = self._boxes
+        dx = np.maximum.reduce([b[:, 0] - px, np.zeros(len(b)), px - b[:, 2]])
+        dy = np.maximum.reduce([b[:, 1] - py, np.zeros(len(b)), py - b[:, 3]])
+        d = dx * dx + dy * dy
+        if not len(d) or d.min() > 16.0:  # within 4 px of a box
+            return None
+        return self.graph.nodes[int(np.argmin(d))].members[0]
 
     def node_y(self, node_id: int) -> float:
         """Window y of the middle of ``node_id``'s box (where a tooltip for it goes)."""
