@@ -16,7 +16,7 @@ import numpy as np
 from viz3d.layout import SlabLayout
 from viz3d.renderer.shaders import load_shader
 from viz3d.renderer.text_atlas import build_atlas
-from viz3d.scene.label_placement import LabelPlan, place_labels
+from viz3d.scene.label_placement import PAD_PX, LabelPlan, place_labels
 
 Rect = tuple[float, float, float, float]  # x0, y0, x1, y1 device pixels, y down
 LIFT_PX = 4.0  # gap between a slab's edge and its label
@@ -66,7 +66,7 @@ class LabelLayer:
             shown = self._front <= cut_z
             plan = place_labels(
                 self._lo, self._hi, self._front, self._extent * scale, view_projection, size, shown, keep_out,
-                LIFT_PX * scale,
+                LIFT_PX * scale, PAD_PX * scale,
             )  # fmt: skip
             self._plan = (key, plan)
         return self._plan[1]

@@ -98,11 +98,13 @@ def place_labels(
     shown: np.ndarray | None = None,
     keep_out: Sequence[Rect] = (),
     lift: float = 4.0,
+    pad: float = PAD_PX,
 ) -> LabelPlan:
     """Decide the labels of slabs with boxes ``lo``..``hi`` (n, 3) and label sizes ``extents`` (n, 2: w, h pixels).
 
     ``front_z``: z of each slab's tiled face; ``shown``: slabs drawn (hidden ones
-    neither get labels nor hide others); ``lift``: pixels between an edge and its label.
+    neither get labels nor hide others); ``lift``: pixels between an edge and its label;
+    ``pad``: free pixels kept around each label (both scale with the text).
     """
     n = len(lo)
     lo, hi = np.asarray(lo, float).reshape(n, 3), np.asarray(hi, float).reshape(n, 3)
@@ -127,7 +129,8 @@ def place_labels(
     near = shown & whole & (face_h >= NEAR_FACE_LABELS * ext[:, 1])
     area = face_w * face_h
     # The rest still hide others; a crowded cell has no room for their labels anyway.
-    centre = np.clip((face_px[:, 0] + face_px[:, 1]) / 2 // GRID_CELL_PX, -1, 1e4).astype(np.int64)
+    cell_px = GRID_CELL_PX * pad / PAD_PX  # the same cells of the picture at any pixel scale
+    centre = np.clip((face_px[:, 0] + face_px[:, 1]) / 2 // cell_px, -1, 1e4).astype(np.int64)
     cell = centre[:, 1] * 100003 + centre[:, 0]
     by_cell = np.lexsort((-np.where(shown & whole, area, -1.0), cell))
     first = np.r_[0, np.flatnonzero(np.diff(cell[by_cell])) + 1]
@@ -194,7 +197,7 @@ def place_labels(
     probes = []
     for edge, f in places:
         if edge == "view":
-            edge_points[edge, f] = _under_view_top(lo, hi, front_z, face_px, ext[:, 0], inv_vp, size)
+            edge_points[edge, f] = _under_view_top(lo, hi, front_z, face_px, ext[:, 0] + 2 * pad, inv_vp, size)
             probes.append(edge_points[edge, f] - np.c_[np.zeros(n), dy, np.zeros(n)])
             continue
         x = lo[:, 0] + f * (hi[:, 0] - lo[:, 0])
@@ -208,7 +211,7 @@ def place_labels(
     ends = project_points(np.stack([np.stack([x, hi[:, 1], front_z], 1) for x in (lo[:, 0], hi[:, 0])], 1), vp, size)[0]
     run = ends[:, 1] - ends[:, 0]
     slope = np.abs(run[:, 1]) / np.maximum(np.abs(run[:, 0]), 1e-9)
-    drop = np.minimum(slope, 1.0) * wl / 2 + PAD_PX  # on the face: low enough that the sloping top edge clears it
+    drop = np.minimum(slope, 1.0) * wl / 2 + pad  # on the face: low enough that the sloping top edge clears it
     rects, ok, anchors, offsets = [], [], [], []
     for c in CANDIDATES:
         anchor = edge_points[c.edge, c.along]
@@ -221,7 +224,7 @@ def place_labels(
         r = np.stack(
             [a_px[:, 0] + off[:, 0], a_px[:, 1] - off[:, 3], a_px[:, 0] + off[:, 2], a_px[:, 1] - off[:, 1]], 1
         )
-        r += (-PAD_PX, -PAD_PX, PAD_PX, PAD_PX)
+        r += (-pad, -pad, pad, pad)
         good = contender & shown & whole & (a_w > 1e-9) & (probe_w[places.index((c.edge, c.along))] > 1e-9)
         good &= (r[:, 0] >= 0) & (r[:, 1] >= 0) & (r[:, 2] <= size[0]) & (r[:, 3] <= size[1])
         for b in keep_out:
@@ -271,7 +274,7 @@ def place_labels(
         place=tuple(CANDIDATES[c].name for _, c in chosen),
         anchor=pick(anchors, 3),
         offset=pick(offsets, 4),
-        rect=pick(rects, 4) + np.array([PAD_PX, PAD_PX, -PAD_PX, -PAD_PX]),
+        rect=pick(rects, 4) + np.array([pad, pad, -pad, -pad]),
         near=near,
         seen=near_seen,
     )
@@ -352,7 +355,7 @@ def _under_view_top(
     size: tuple[int, int],
 ) -> np.ndarray:
     """The point of each front face under the view's top edge, above the face's middle (NaN where there is none)."""
-    x = np.clip((face_px[:, 0, 0] + face_px[:, 1, 0]) / 2, label_w / 2 + PAD_PX, size[0] - label_w / 2 - PAD_PX)
+    x = np.clip((face_px[:, 0, 0] + face_px[:, 1, 0]) / 2, label_w / 2, size[0] - label_w / 2)
     origin, direction = pixel_rays(np.c_[x, np.zeros(len(x))], inv_vp, size)
     with np.errstate(divide="ignore", invalid="ignore"):
         t = (front_z - origin[:, 2]) / direction[:, 2]
