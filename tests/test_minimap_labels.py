@@ -193,3 +193,30 @@ def test_labels_are_drawn_where_decided_and_each_is_pinned_to_a_visible_point_of
             x, y = project(probe[None], s.view_projection(), (640, 400))[0][0]
             hit = view.pick(int(np.rint(x)), int(np.rint(y)))
             assert hit is not None and hit.node_id == slab.node_id  # the scene shows that slab where its label hangs
+
+
+@pytest.mark.gl
+def test_a_flight_shares_label_decisions_and_lands_on_a_fresh_one(
+    window: ViewerWindow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import viz3d.renderer.labels as labels_module
+
+    calls: list[int] = []
+    real = labels_module.place_labels
+    monkeypatch.setattr(labels_module, "place_labels", lambda *a, **k: calls.append(1) or real(*a, **k))
+    s = window.session
+    window.on_draw()
+    s.next_layer()
+    for _ in range(6):  # six frames of the flight, each from a new camera
+        s.clock.t += 0.05  # type: ignore[attr-defined]
+        s.advance()
+        window.on_draw()
+    assert s.flight is not None and len(calls) == 1 + 2  # the first frame, then one decision per three frames
+    s.clock.t += 1.0  # type: ignore[attr-defined]
+    s.advance()
+    window.on_draw()  # landed: decided for this very view
+    landed = window.renderer._labels._plan[1]  # type: ignore[index]
+    assert len(calls) == 4
+    window.renderer._labels._plan = None
+    window.on_draw()
+    assert window.renderer._labels._plan[1].slab.tolist() == landed.slab.tolist()  # type: ignore[index]

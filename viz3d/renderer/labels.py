@@ -9,6 +9,7 @@ only the draw call.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -17,9 +18,11 @@ from viz3d.layout import SlabLayout
 from viz3d.renderer.shaders import load_shader
 from viz3d.renderer.text_atlas import build_atlas
 from viz3d.scene.label_placement import PAD_PX, LabelPlan, place_labels
+from viz3d.scene.labels import project
 
 Rect = tuple[float, float, float, float]  # x0, y0, x1, y1 device pixels, y down
 LIFT_PX = 4.0  # gap between a slab's edge and its label
+MOVING_REUSE = 2  # during a flight, a decision serves this many more frames (its labels still follow their slabs)
 
 
 class LabelLayer:
@@ -32,6 +35,7 @@ class LabelLayer:
         self._prog = gloo.Program(load_shader("label.vert"), load_shader("label.frag"))
         self._atlas: Any = None
         self._plan: tuple[Any, LabelPlan] | None = None  # (what the plan was made for, the plan)
+        self._reused = 0
         self.anchors = np.zeros((0, 3))
 
     def build(self, slabs: Sequence[SlabLayout], texts: Sequence[str]) -> None:
@@ -59,10 +63,21 @@ class LabelLayer:
         scale: float = 1.0,
         keep_out: Sequence[Rect] = (),
         cut_z: float = float("inf"),
+        moving: bool = False,
     ) -> LabelPlan:
-        """The labels drawn for this view (cached until the view, the panels or the cutaway change)."""
+        """The labels drawn for this view (cached until the view, the panels or the cutaway change).
+
+        While ``moving`` (a camera flight) a decision is reused for up to
+        :data:`MOVING_REUSE` frames: the labels stay pinned to their slabs, only the
+        choice of which lags; the frame the flight ends on is decided afresh.
+        """
         key = (np.asarray(view_projection, float).tobytes(), tuple(size), scale, tuple(map(tuple, keep_out)), cut_z)
+        same_frame = self._plan is not None and self._plan[0][1:3] == key[1:3] and self._plan[0][4] == key[4]
+        if moving and same_frame and self._reused < MOVING_REUSE and self._plan is not None:
+            self._reused += 1
+            return _clear_of_panels(self._plan[1], view_projection, size, keep_out)  # panels move too (the fps counter)
         if self._plan is None or self._plan[0] != key:
+            self._reused = 0
             shown = self._front <= cut_z
             plan = place_labels(
                 self._lo, self._hi, self._front, self._extent * scale, view_projection, size, shown, keep_out,
@@ -96,13 +111,14 @@ class LabelLayer:
         scale: float,
         cut_z: float,
         keep_out: Sequence[Rect] = (),
+        moving: bool = False,
     ) -> None:
         """Draw the placed labels on top of everything (no depth test), premultiplied."""
         from vispy import gloo
 
         if not len(self.anchors):
             return
-        anchors, offsets, uvs = self._vertices(self.plan(view_projection, size, scale, keep_out, cut_z))
+        anchors, offsets, uvs = self._vertices(self.plan(view_projection, size, scale, keep_out, cut_z, moving))
         if not len(anchors):
             return
         gloo.set_state(blend=True, blend_func=("one", "one_minus_src_alpha"), depth_test=False)
@@ -116,3 +132,23 @@ class LabelLayer:
         if self._atlas is not None:
             self._atlas.delete()
         self._prog.delete()
+
+
+def _clear_of_panels(
+    plan: LabelPlan, view_projection: np.ndarray, size: tuple[int, int], keep_out: Sequence[Rect]
+) -> LabelPlan:
+    """``plan``'s labels where this view draws them, without those a panel now covers."""
+    (x, y), off = project(plan.anchor, view_projection, size)[0].T, plan.offset
+    r = np.stack([x + off[:, 0], y - off[:, 3], x + off[:, 2], y - off[:, 1]], axis=1)
+    keep = np.ones(len(r), bool)
+    for b in keep_out:
+        keep &= ~((r[:, 0] < b[2]) & (b[0] < r[:, 2]) & (r[:, 1] < b[3]) & (b[1] < r[:, 3]))
+    chosen = np.flatnonzero(keep)
+    return replace(
+        plan,
+        slab=plan.slab[keep],
+        place=tuple(plan.place[i] for i in chosen),
+        anchor=plan.anchor[keep],
+        offset=plan.offset[keep],
+        rect=r[keep],
+    )

@@ -241,12 +241,14 @@ class SceneRenderer:
         pixel_scale: float = 1.0,
         eye: np.ndarray | None = None,
         keep_out: Sequence[tuple[float, float, float, float]] = (),
+        moving: bool = False,
     ) -> None:
         """Draw the whole scene into the bound framebuffer of ``size`` pixels.
 
         ``eye`` (the camera position) is used in volume mode for the rays;
         it is recovered from the matrix when omitted. No label is drawn
         under a ``keep_out`` rectangle (device pixels: panels drawn on top).
+        ``moving``: a frame of a camera flight (label decisions may serve a few frames).
         """
         from vispy import gloo
 
@@ -286,7 +288,7 @@ class SceneRenderer:
         self._flags.draw(mvp, pixel_scale, cut)
         self._highlight.draw(mvp, pixel_scale, cut)
         if self.show_labels:
-            self._labels.draw(mvp, view_projection, size, pixel_scale, self.cut_z, keep_out)
+            self._labels.draw(mvp, view_projection, size, pixel_scale, self.cut_z, keep_out, moving)
         gloo.set_state(blend=False, depth_test=True, cull_face=False)
         gloo.set_depth_mask(True)
 

@@ -127,7 +127,8 @@ class SceneView:
         renderer = self.sync()
         cam = camera or self.session.camera
         vp = cam.view_projection(size[0] / size[1])
-        renderer.draw(vp, size, pixel_scale=pixel_scale, eye=cam.eye, keep_out=keep_out)
+        moving = camera is None and self.session.flight is not None  # a flight's frames may share label decisions
+        renderer.draw(vp, size, pixel_scale=pixel_scale, eye=cam.eye, keep_out=keep_out, moving=moving)
 
     def pick(self, size: tuple[int, int], x: int, y: int) -> PickHit | None:
         """What is drawn at device pixel (x, y) (y down) of a ``size`` view."""
