@@ -12,10 +12,9 @@ the space above it), and hanging under the bottom edge. A place is taken when
   face meets no other box first (an exact ray/box test, so slabs hidden behind
   nearer ones lose their labels, in perspective and orthographic views alike);
 - the label covers no other slab's silhouette (a separating-axis test against
-  the projected box edges), so it never sits over a neighbour; where no such
-  place is left, one that covers only slabs farther away than its own (never a
-  nearer one: "layer3" over layer2's slab) is taken; a label inside its own
-  face must lie wholly inside that face, seen at its corners and middle;
+  the projected box edges), so it never sits over a neighbour, nearer ("layer3"
+  over layer2's slab) or farther; a label inside its own face must lie wholly
+  inside that face, seen at its corners and middle;
 - it overlaps no label placed before it.
 
 Slabs go in order of their projected face area, so near slabs (a face at least
@@ -118,7 +117,6 @@ def place_labels(
     whole = np.asarray(
         (w > 1e-9).all(axis=1)
     )  # wholly in front of the camera: its silhouette is the hull of its corners
-    depth = project_points((lo + hi) / 2, vp, size)[2]
     axes = edge_axes(corners)
     bbox = np.concatenate([corners.min(axis=1), corners.max(axis=1)], axis=1)
     bbox[~whole] = (-1e9, -1e9, 1e9, 1e9)  # straddles the camera: may cover anything
@@ -175,8 +173,8 @@ def place_labels(
         ok[p[ray_enters(origin[p], direction[p], lo[j], hi[j]) < t_own[p] - tol]] = False
         return ok
 
-    def clear_of(rects: np.ndarray, owner: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Whether each label rectangle covers no other slab's silhouette, and none nearer than its ``owner``."""
+    def clear_of(rects: np.ndarray, owner: np.ndarray) -> np.ndarray:
+        """Whether each label rectangle covers no silhouette of a slab but its ``owner``."""
         pairs = overlapping_pairs(rects, bbox, size)
         k, j = pairs[:, 0], pairs[:, 1]
         keep = (owner[k] != j) & shown[j]
@@ -185,11 +183,9 @@ def place_labels(
         hull = whole[j]
         jh = j[hull]
         meets[hull] = silhouettes_meet(rects[k[hull]], axes[0][jh], axes[1][jh], axes[2][jh])
-        clear, clear_of_nearer = np.ones(len(rects), bool), np.ones(len(rects), bool)
+        clear = np.ones(len(rects), bool)
         clear[k[meets]] = False
-        nearer = meets & (depth[j] < depth[owner[k]])
-        clear_of_nearer[k[nearer]] = False
-        return clear, clear_of_nearer
+        return clear
 
     dy = ATTACH_FRACTION * (hi[:, 1] - lo[:, 1])
     places = sorted({(c.edge, c.along) for c in CANDIDATES})
@@ -236,22 +232,22 @@ def place_labels(
     rect_table = np.stack(rects)  # (candidates, n, 4)
     outside = np.array([c.side == "out" for c in CANDIDATES])
 
-    def costly(slab: np.ndarray, cand: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The costly tests of (slab, candidate) pairs: clear of every other slab, and clear of nearer ones."""
+    def costly(slab: np.ndarray, cand: np.ndarray) -> np.ndarray:
+        """The costly tests of (slab, candidate) pairs: attached where the slab is seen, clear of every other slab."""
         r = rect_table[cand, slab]
         attached = seen(probe_px[probe_of[cand], slab], slab)  # the slab is seen where its label attaches
-        strict, relaxed = attached.copy(), attached.copy()
+        good = attached.copy()
         slab, cand, r = slab[attached], cand[attached], r[attached]
         out = outside[cand]
         at = np.flatnonzero(attached)
         if out.any():
-            strict[at[out]], relaxed[at[out]] = clear_of(r[out], slab[out])
+            good[at[out]] = clear_of(r[out], slab[out])
         inner = ~out
         if inner.any():  # on its own face: every corner and the middle look onto that slab first
             q = r[inner]
             px = np.concatenate([q[:, [0, 1]], q[:, [2, 1]], q[:, [2, 3]], q[:, [0, 3]], (q[:, :2] + q[:, 2:]) / 2])
-            strict[at[inner]] = relaxed[at[inner]] = seen(px, np.tile(slab[inner], 5)).reshape(5, -1).all(axis=0)
-        return strict, relaxed
+            good[at[inner]] = seen(px, np.tile(slab[inner], 5)).reshape(5, -1).all(axis=0)
+        return good
 
     order = sorted(range(n), key=lambda k: (not near[k], -area[k], k))
     groups = [[i for i in order if near[i]], [i for i in order if not near[i]]]
@@ -284,15 +280,14 @@ def _greedy(
     groups: list[list[int]],
     cheap: np.ndarray,
     rects: np.ndarray,
-    costly: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]],
+    costly: Callable[[np.ndarray, np.ndarray], np.ndarray],
 ) -> list[tuple[int, int]]:
     """(slab, candidate) of each label taken: in priority order, each slab's first good place free of placed labels.
 
     ``cheap`` (n, candidates) says which places pass the cheap tests. Slabs go in
     chunks that double in size; the costly tests run once per chunk, and only on
     places no label placed so far covers, so a crowded view stops paying for
-    slabs that could not be labelled anyway. Within a chunk, places clear of
-    every other slab are taken first, then places clear only of nearer ones.
+    slabs that could not be labelled anyway.
     """
     grid: dict[tuple[int, int], list[list[float]]] = {}
     chosen: list[tuple[int, int]] = []
@@ -313,18 +308,16 @@ def _greedy(
                 slab, cand = slab[free], cand[free]
             if not len(slab):
                 continue
-            strict, relaxed = costly(slab, cand)
-            for verdict in (strict, relaxed):
-                places: dict[int, list[int]] = {}
-                for i, c in zip(slab[verdict].tolist(), cand[verdict].tolist(), strict=True):
-                    places.setdefault(i, []).append(c)
-                taken = {i for i, _ in chosen}
-                for i in chunk.tolist():
-                    for c in places.get(i, ()) if i not in taken else ():
-                        if _free(boxes[i][c], grid):
-                            chosen.append((i, c))
-                            placed.append(boxes[i][c])
-                            break
+            verdict = costly(slab, cand)
+            places: dict[int, list[int]] = {}
+            for i, c in zip(slab[verdict].tolist(), cand[verdict].tolist(), strict=True):
+                places.setdefault(i, []).append(c)
+            for i in chunk.tolist():
+                for c in places.get(i, ()):
+                    if _free(boxes[i][c], grid):
+                        chosen.append((i, c))
+                        placed.append(boxes[i][c])
+                        break
     return chosen
 
 
