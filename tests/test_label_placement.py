@@ -38,7 +38,7 @@ def test_a_slab_hidden_behind_a_nearer_one_gets_no_label() -> None:
     assert plan.seen[1] and 1 in plan.slab.tolist()
 
 
-def test_labels_never_cover_another_slab_nor_each_other_nor_a_panel() -> None:
+def test_labels_never_cover_a_nearer_slab_nor_each_other_nor_a_panel() -> None:
     rng = np.random.default_rng(3)
     centres = np.c_[rng.uniform(-20, 20, 40), rng.uniform(-10, 10, 40), rng.uniform(-30, 0, 40)]
     half = np.c_[rng.uniform(0.5, 3, 40), rng.uniform(0.5, 3, 40), np.full(40, 0.2)]
@@ -53,14 +53,27 @@ def test_labels_never_cover_another_slab_nor_each_other_nor_a_panel() -> None:
     for a in range(len(r)):  # no two labels overlap
         for b in range(a + 1, len(r)):
             assert r[a, 2] <= r[b, 0] or r[b, 2] <= r[a, 0] or r[a, 3] <= r[b, 1] or r[b, 3] <= r[a, 1]
-    # A slab's silhouette holds its front face's rectangle: no label meets another slab's.
+    # A slab's silhouette holds its front face's rectangle: no label meets a nearer slab's, and a label
+    # reaches over farther ones only with its edges (most labels over nothing at all).
     cam_p = np.c_[lo[:, :2], hi[:, 2]], np.c_[hi[:, :2], hi[:, 2]]
     p0, p1 = project(cam_p[0], vp, SIZE)[0], project(cam_p[1], vp, SIZE)[0]
     faces = np.c_[np.minimum(p0, p1), np.maximum(p0, p1)]
+    gx, gy = np.meshgrid(np.linspace(0, 1, 17), np.linspace(0, 1, 5))
+    clear = 0
     for k, i in enumerate(plan.slab):
-        for j in np.flatnonzero(np.arange(len(lo)) != i):  # nearer or farther: no neighbour under a label
+        others = np.flatnonzero(np.arange(len(lo)) != i)
+        for j in others[hi[others, 2] > hi[i, 2]]:  # nearer the camera
             f = faces[j]
             assert r[k, 2] <= f[0] or f[2] <= r[k, 0] or r[k, 3] <= f[1] or f[3] <= r[k, 1], (i, j)
+        x, y = r[k, 0] + gx * (r[k, 2] - r[k, 0]), r[k, 1] + gy * (r[k, 3] - r[k, 1])
+        f = faces[others]
+        under = (
+            (x[..., None] > f[:, 0]) & (x[..., None] < f[:, 2]) & (y[..., None] > f[:, 1]) & (y[..., None] < f[:, 3])
+        )
+        covered = under.any(axis=-1).mean()
+        assert covered <= 0.4, (i, covered)
+        clear += covered == 0
+    assert clear >= len(plan.slab) / 2
 
 
 def test_every_near_visible_slab_is_labelled_and_a_crowded_one_takes_its_own_face() -> None:

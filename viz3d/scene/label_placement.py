@@ -12,9 +12,11 @@ the space above it), and hanging under the bottom edge. A place is taken when
   face meets no other box first (an exact ray/box test, so slabs hidden behind
   nearer ones lose their labels, in perspective and orthographic views alike);
 - the label covers no other slab's silhouette (a separating-axis test against
-  the projected box edges), so it never sits over a neighbour, nearer ("layer3"
-  over layer2's slab) or farther; a label inside its own face must lie wholly
-  inside that face, seen at its corners and middle;
+  the projected box edges), so it never sits over a neighbour; where no such
+  place is left, one over no nearer slab ("layer3" over layer2's slab) whose
+  edges at most reach over farther ones (:data:`MAX_COVERED` of sample points)
+  is taken; a label inside its own face must lie wholly inside that face, seen
+  at its corners and middle;
 - it overlaps no label placed before it.
 
 Slabs go in order of their projected face area, so near slabs (a face at least
@@ -71,6 +73,8 @@ NEAR_FACE_LABELS = 4.0  # a face this many label heights tall is "near": it is a
 CONTENDERS_PER_CELL = 4  # per 64-pixel cell of the screen, the slabs largest on screen that may get a label
 BIG_OCCLUDERS = 32  # the boxes largest on screen, tested against every probe at once
 PAD_PX = 2.0  # free space kept around each label
+MAX_COVERED = 0.25  # a label may reach over farther slabs with this much of itself, where no clear place is left
+SAMPLES = np.stack(np.meshgrid(np.linspace(0, 1, 5), (0.25, 0.75)), axis=-1).reshape(-1, 2)  # points in a label
 ATTACH_FRACTION = 0.02  # the attachment point sits this far into the face (of its height) from the edge
 
 
@@ -118,6 +122,7 @@ def place_labels(
         (w > 1e-9).all(axis=1)
     )  # wholly in front of the camera: its silhouette is the hull of its corners
     axes = edge_axes(corners)
+    depth = project_points((lo + hi) / 2, vp, size)[2]
     bbox = np.concatenate([corners.min(axis=1), corners.max(axis=1)], axis=1)
     bbox[~whole] = (-1e9, -1e9, 1e9, 1e9)  # straddles the camera: may cover anything
     bbox[~shown] = (-3e9, -3e9, -2e9, -2e9)  # never meets anything on screen
@@ -173,8 +178,9 @@ def place_labels(
         ok[p[ray_enters(origin[p], direction[p], lo[j], hi[j]) < t_own[p] - tol]] = False
         return ok
 
-    def clear_of(rects: np.ndarray, owner: np.ndarray) -> np.ndarray:
-        """Whether each label rectangle covers no silhouette of a slab but its ``owner``."""
+    def clear_of(rects: np.ndarray, owner: np.ndarray, loose: bool) -> np.ndarray:
+        """Whether each label rectangle covers no silhouette of a slab but its ``owner`` (``loose``: no
+        nearer slab's, and farther ones' only at its edges, at most :data:`MAX_COVERED` of it)."""
         pairs = overlapping_pairs(rects, bbox, size)
         k, j = pairs[:, 0], pairs[:, 1]
         keep = (owner[k] != j) & shown[j]
@@ -183,9 +189,21 @@ def place_labels(
         hull = whole[j]
         jh = j[hull]
         meets[hull] = silhouettes_meet(rects[k[hull]], axes[0][jh], axes[1][jh], axes[2][jh])
-        clear = np.ones(len(rects), bool)
-        clear[k[meets]] = False
-        return clear
+        mostly = np.ones(len(rects), bool)
+        if not loose:
+            mostly[k[meets]] = False
+            return mostly
+        mostly[k[meets & (depth[j] < depth[owner[k]])]] = False
+        pick = meets & hull & mostly[k]  # how much is covered matters only where no nearer slab is
+        k, j = k[pick], j[pick]
+        covered = np.zeros((len(rects), len(SAMPLES)), bool)
+        if len(k):
+            r = rects[k]
+            pts = r[:, None, :2] + SAMPLES[None] * (r[:, None, 2:] - r[:, None, :2])  # (P, samples, 2)
+            spread = np.matmul(pts, axes[0][j].transpose(0, 2, 1))  # (P, samples, 12)
+            inside = ((spread >= axes[1][j][:, None]) & (spread <= axes[2][j][:, None])).all(axis=2)
+            np.logical_or.at(covered, k, inside)
+        return mostly & (covered.mean(axis=1) <= MAX_COVERED)
 
     dy = ATTACH_FRACTION * (hi[:, 1] - lo[:, 1])
     places = sorted({(c.edge, c.along) for c in CANDIDATES})
@@ -203,6 +221,7 @@ def place_labels(
     # Where each candidate's label attaches: a point just inside the face, tested in the costly step.
     probe_px, probe_w, _ = project_points(np.stack(probes), vp, size)  # (places, n, 2)
     probe_of = np.array([places.index((c.edge, c.along)) for c in CANDIDATES])
+    attach_known = np.full((len(places), n), -1, np.int8)
     wl, hl = ext[:, 0], ext[:, 1]
     ends = project_points(np.stack([np.stack([x, hi[:, 1], front_z], 1) for x in (lo[:, 0], hi[:, 0])], 1), vp, size)[0]
     run = ends[:, 1] - ends[:, 0]
@@ -232,16 +251,21 @@ def place_labels(
     rect_table = np.stack(rects)  # (candidates, n, 4)
     outside = np.array([c.side == "out" for c in CANDIDATES])
 
-    def costly(slab: np.ndarray, cand: np.ndarray) -> np.ndarray:
-        """The costly tests of (slab, candidate) pairs: attached where the slab is seen, clear of every other slab."""
+    def costly(slab: np.ndarray, cand: np.ndarray, loose: bool) -> np.ndarray:
+        """The costly tests of (slab, candidate) pairs: attached where the slab is seen, and clear of every other
+        slab, or clear of nearer ones and over farther ones only at its edges."""
         r = rect_table[cand, slab]
-        attached = seen(probe_px[probe_of[cand], slab], slab)  # the slab is seen where its label attaches
+        p = probe_of[cand]
+        unknown = attach_known[p, slab] < 0  # the slab is seen where its label attaches: tested once per point
+        if unknown.any():
+            attach_known[p[unknown], slab[unknown]] = seen(probe_px[p[unknown], slab[unknown]], slab[unknown])
+        attached = attach_known[p, slab] > 0
         good = attached.copy()
         slab, cand, r = slab[attached], cand[attached], r[attached]
         out = outside[cand]
         at = np.flatnonzero(attached)
         if out.any():
-            good[at[out]] = clear_of(r[out], slab[out])
+            good[at[out]] = clear_of(r[out], slab[out], loose)
         inner = ~out
         if inner.any():  # on its own face: every corner and the middle look onto that slab first
             q = r[inner]
@@ -280,14 +304,15 @@ def _greedy(
     groups: list[list[int]],
     cheap: np.ndarray,
     rects: np.ndarray,
-    costly: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    costly: Callable[[np.ndarray, np.ndarray, bool], np.ndarray],
 ) -> list[tuple[int, int]]:
     """(slab, candidate) of each label taken: in priority order, each slab's first good place free of placed labels.
 
     ``cheap`` (n, candidates) says which places pass the cheap tests. Slabs go in
     chunks that double in size; the costly tests run once per chunk, and only on
     places no label placed so far covers, so a crowded view stops paying for
-    slabs that could not be labelled anyway.
+    slabs that could not be labelled anyway. Within a chunk, places clear of
+    every other slab are taken first, then places that only edge over farther ones.
     """
     grid: dict[tuple[int, int], list[list[float]]] = {}
     chosen: list[tuple[int, int]] = []
@@ -298,26 +323,30 @@ def _greedy(
         while start < len(group):
             chunk = np.array(group[start : start + step], np.int64)
             start, step = start + step, step * 2
-            rows, cand = np.nonzero(cheap[chunk])
-            slab = chunk[rows]
-            if placed and len(slab):
-                r, b = rects[cand, slab], np.array(placed)
-                covered = (r[:, None, 0] < b[None, :, 2]) & (b[None, :, 0] < r[:, None, 2])
-                covered &= (r[:, None, 1] < b[None, :, 3]) & (b[None, :, 1] < r[:, None, 3])
-                free = ~covered.any(axis=1)
-                slab, cand = slab[free], cand[free]
-            if not len(slab):
-                continue
-            verdict = costly(slab, cand)
-            places: dict[int, list[int]] = {}
-            for i, c in zip(slab[verdict].tolist(), cand[verdict].tolist(), strict=True):
-                places.setdefault(i, []).append(c)
-            for i in chunk.tolist():
-                for c in places.get(i, ()):
-                    if _free(boxes[i][c], grid):
-                        chosen.append((i, c))
-                        placed.append(boxes[i][c])
-                        break
+            for loose in (False, True):  # clear places first; then, for slabs still unlabelled, looser ones
+                taken = {i for i, _ in chosen}
+                rows, cand = np.nonzero(cheap[chunk])
+                slab = chunk[rows]
+                keep = np.array([i not in taken for i in slab.tolist()], bool).reshape(-1)
+                slab, cand = slab[keep], cand[keep]
+                if placed and len(slab):
+                    r, b = rects[cand, slab], np.array(placed)
+                    covered = (r[:, None, 0] < b[None, :, 2]) & (b[None, :, 0] < r[:, None, 2])
+                    covered &= (r[:, None, 1] < b[None, :, 3]) & (b[None, :, 1] < r[:, None, 3])
+                    free = ~covered.any(axis=1)
+                    slab, cand = slab[free], cand[free]
+                if not len(slab):
+                    continue
+                verdict = costly(slab, cand, loose)
+                places: dict[int, list[int]] = {}
+                for i, c in zip(slab[verdict].tolist(), cand[verdict].tolist(), strict=True):
+                    places.setdefault(i, []).append(c)
+                for i in chunk.tolist():
+                    for c in places.get(i, ()):
+                        if _free(boxes[i][c], grid):
+                            chosen.append((i, c))
+                            placed.append(boxes[i][c])
+                            break
     return chosen
 
 
