@@ -36,6 +36,7 @@ class LabelLayer:
         self._atlas: Any = None
         self._plan: tuple[Any, LabelPlan] | None = None  # (what the plan was made for, the plan)
         self._reused = 0
+        self._obstacle: tuple[np.ndarray, np.ndarray] | None = None
         self.anchors = np.zeros((0, 3))
 
     def build(self, slabs: Sequence[SlabLayout], texts: Sequence[str]) -> None:
@@ -54,6 +55,11 @@ class LabelLayer:
         self._hi = np.array([s.hi for s in slabs], float).reshape(-1, 3)
         self._front = np.array([s.front_z for s in slabs], float)
         self._extent = np.array([[r[2], r[3]] for r in atlas.rects], np.float64).reshape(-1, 2)
+        self._plan = None
+
+    def set_obstacles(self, corners: np.ndarray | None) -> None:
+        """Points of something drawn in the scene that is not a slab (the answer panel): labels keep off its box."""
+        self._obstacle = None if corners is None else (np.min(corners, axis=0), np.max(corners, axis=0))
         self._plan = None
 
     def plan(
@@ -78,10 +84,15 @@ class LabelLayer:
             return _clear_of_panels(self._plan[1], view_projection, size, keep_out)  # panels move too (the fps counter)
         if self._plan is None or self._plan[0] != key:
             self._reused = 0
-            shown = self._front <= cut_z
+            lo, hi, front, extent = self._lo, self._hi, self._front, self._extent
+            if self._obstacle is not None:
+                lo, hi = np.vstack([lo, self._obstacle[0]]), np.vstack([hi, self._obstacle[1]])
+                front, extent = np.r_[front, self._obstacle[1][2]], np.vstack([extent, np.ones((1, 2))])
+            shown = front <= cut_z
+            labelled = np.arange(len(lo)) < len(self._lo)
             plan = place_labels(
-                self._lo, self._hi, self._front, self._extent * scale, view_projection, size, shown, keep_out,
-                LIFT_PX * scale, PAD_PX * scale,
+                lo, hi, front, extent * scale, view_projection, size, shown, keep_out,
+                LIFT_PX * scale, PAD_PX * scale, labelled,
             )  # fmt: skip
             self._plan = (key, plan)
         return self._plan[1]

@@ -195,6 +195,7 @@ class SceneRenderer:
         """The answer panel: ``prediction`` drawn on ``quad`` (None: no panel), class ``selected`` outlined."""
         self.initialize()
         self._panel.set(prediction, quad, selected)
+        self._labels.set_obstacles(None if prediction is None or quad is None else quad.corners())
 
     def set_charts(self, lo: np.ndarray, hi: np.ndarray, rgb: np.ndarray) -> None:
         """Shaded boxes (histogram bars) drawn with the scene; empty arrays remove them."""

@@ -102,12 +102,14 @@ def place_labels(
     keep_out: Sequence[Rect] = (),
     lift: float = 4.0,
     pad: float = PAD_PX,
+    labelled: np.ndarray | None = None,
 ) -> LabelPlan:
     """Decide the labels of slabs with boxes ``lo``..``hi`` (n, 3) and label sizes ``extents`` (n, 2: w, h pixels).
 
     ``front_z``: z of each slab's tiled face; ``shown``: slabs drawn (hidden ones
     neither get labels nor hide others); ``lift``: pixels between an edge and its label;
-    ``pad``: free pixels kept around each label (both scale with the text).
+    ``pad``: free pixels kept around each label (both scale with the text);
+    ``labelled``: which boxes want a label (the others, such as the answer panel, only take room).
     """
     n = len(lo)
     lo, hi = np.asarray(lo, float).reshape(n, 3), np.asarray(hi, float).reshape(n, 3)
@@ -140,6 +142,8 @@ def place_labels(
     rank = np.arange(n) - np.repeat(first, np.diff(np.r_[first, n]))
     contender = np.zeros(n, bool)
     contender[by_cell] = rank < CONTENDERS_PER_CELL
+    if labelled is not None:
+        contender &= np.asarray(labelled, bool)
     inv_vp = np.linalg.inv(vp)
     tol = 1e-6 * max(float(np.abs(np.concatenate([lo, hi])).max(initial=1.0)), 1.0)
 
