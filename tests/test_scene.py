@@ -10,7 +10,7 @@ import pytest
 
 from viz3d.scene.camera import OrbitCamera, frame_bounds, frame_points, look_at, perspective
 from viz3d.scene.colormaps import COLORMAPS, NAN_COLOR, apply_colormap, colormap_lut
-from viz3d.scene.labels import project, thin_labels
+from viz3d.scene.labels import project
 from viz3d.scene.normalization import ChannelStats, value_range
 
 
@@ -103,10 +103,3 @@ def test_frame_bounds_orthographic() -> None:
     assert math.isclose(cam.ortho_height, 4.0 / 0.92)
     with pytest.raises(ValueError, match="unknown camera preset"):
         frame_bounds(np.zeros(3), np.ones(3), "top")
-
-
-def test_label_thinning_drops_overlaps_by_priority() -> None:
-    anchors = np.array([[100.0, 100.0], [110.0, 100.0], [300.0, 100.0], [-50.0, 100.0]])
-    extents = np.array([[80.0, 20.0]] * 4)
-    keep = thin_labels(anchors, extents, np.array([True] * 4), np.array([1.0, 5.0, 1.0, 9.0]), (400, 300))
-    assert keep.tolist() == [False, True, True, False]  # 0 loses to 1; 3 is off screen

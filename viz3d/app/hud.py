@@ -43,6 +43,7 @@ class Hud:
         self.view = view
         self.keys = keys
         self.hover_text = ""
+        self.minimap_hover: int | None = None  # the minimap node under the pointer
         self._overlay: Any = None
         self._drawn: dict[str, Any] = {}  # panel name → the key of what it shows
         self._minimap: Minimap | None = None
@@ -91,6 +92,17 @@ class Hud:
         if message:
             lines.append(message)
         return lines
+
+    def hover(self, hit: PickHit | None, on_minimap: bool = False) -> bool:
+        """Show what the pointer is over: the hover line and, on the minimap, the node outlined and named
+        beside it. True when the view must be redrawn."""
+        text = self.describe(hit)
+        if on_minimap and text:
+            text += " | minimap: click flies there"
+        node = hit.node_id if on_minimap and hit is not None else None
+        changed = text != self.hover_text or node != self.minimap_hover
+        self.hover_text, self.minimap_hover = text, node
+        return changed
 
     def describe(self, hit: PickHit | None) -> str:
         """The hover line: layer, type, shape, channel, (y, x), value and the channel's statistics."""
@@ -219,13 +231,24 @@ class Hud:
         self._show("hud", lines, lambda: text_panel(list(lines or ()), size=px), lambda img: (10, 10), unit)
         self._show_text(physical, unit)
         mini = self.minimap(size) if o.minimap and not o.present else None
+        tip_key = None
         if mini is not None:
             mini.mark(s.camera_node())
-            image = mini.image()  # cached until the mark moves
+            mini.hover(self.minimap_hover)
+            image = mini.image()  # cached until the mark or the hovered node moves
             key = (id(image), mini.position)
             self._show("minimap", key, lambda: image, lambda img: mini.position)
+            if self.minimap_hover is not None:
+                tip_key = (self.minimap_hover, mini.position, s.shown_version)
         else:
             self._show("minimap", None, None, None)
+        node = s.trace.nodes[self.minimap_hover] if tip_key is not None and self.minimap_hover is not None else None
+        make_tip = lambda: text_panel([f"{node.name}  {node.op}" if node else ""], size=12, pad=5)  # noqa: E731
+        place_tip = lambda img: (  # noqa: E731
+            mini.position[0] + mini.size[0] + 6 if mini else 0.0,
+            (mini.node_y(self.minimap_hover) if mini and self.minimap_hover is not None else 0.0) - img.shape[0] / 2,
+        )
+        self._show("minimap_tip", tip_key, make_tip, place_tip)
         help_key = (w, h) if o.help and not o.present else None
         place_help = lambda img: (max(10, (w - img.shape[1]) / 2), max(50, (h - img.shape[0]) / 2))  # noqa: E731
         self._show("help", help_key, lambda: help_panel(keymap.help_lines(self.keys)), place_help)

@@ -65,6 +65,7 @@ class Navigator:
         self.held: set[str] = set()
         self.mouse = (0.0, 0.0)
         self.hover: PickHit | None = None
+        self.hover_on_minimap = False  # the hovered node is under the pointer on the minimap
         self._press: tuple[np.ndarray, int] | None = None
         self._shift = False  # Shift held at the press: a click pins instead of selecting
         self._drag_last: np.ndarray | None = None
@@ -119,7 +120,7 @@ class Navigator:
             self.session.select((hit.node_id, hit.channel, hit.y, hit.x))
 
     def move(self, pos: Sequence[float], modifiers: set[str]) -> bool:
-        """Hover (returns True when what is under the pointer changed) or drag."""
+        """Hover (a minimap node, else what the scene shows there; True when it changed) or drag."""
         p = np.asarray(pos, float)
         self.mouse = (float(p[0]), float(p[1]))
         if self._scrubbing:
@@ -128,9 +129,10 @@ class Navigator:
                 self.session.go_to_snapshot(index)
             return False
         if self._press is None or self._drag_last is None:
-            hit = self.pick(self.mouse)
-            changed = hit != self.hover
-            self.hover = hit
+            node = self.minimap_node(*self.mouse)  # the minimap is drawn over the scene: it comes first
+            hit = PickHit(node) if node is not None else self.pick(self.mouse)
+            changed = hit != self.hover or (node is not None) != self.hover_on_minimap
+            self.hover, self.hover_on_minimap = hit, node is not None
             return changed
         if not self._dragging and np.linalg.norm(p - self._press[0]) < CLICK_SLOP_PX:
             return False

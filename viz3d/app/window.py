@@ -120,7 +120,7 @@ class ViewerWindow(KeyActions):
         if self.closed:
             return
         if name in RESET_HOVER:
-            self.nav.hover, self.hud.hover_text = None, ""
+            self.nav.hover, self.hud.hover_text, self.hud.minimap_hover = None, "", None
         if self.session.animating:
             self._animate()
         self.canvas.update()
@@ -172,11 +172,8 @@ class ViewerWindow(KeyActions):
     # --- input ---------------------------------------------------------------------
     def on_mouse_move(self, event: Any) -> None:
         modifiers = {getattr(m, "name", str(m)) for m in (event.modifiers or ())}
-        if self.nav.move(event.pos, modifiers):
-            text = self.hud.describe(self.nav.hover)
-            if text != self.hud.hover_text:
-                self.hud.hover_text = text
-                self.canvas.update()
+        if self.nav.move(event.pos, modifiers) and self.hud.hover(self.nav.hover, self.nav.hover_on_minimap):
+            self.canvas.update()
 
     def on_mouse_release(self, event: Any) -> None:
         dragged = self.nav.dragging

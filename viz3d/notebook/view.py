@@ -100,7 +100,7 @@ class NotebookView(KeyActions):
     # --- frames -----------------------------------------------------------------------
     def _on_session_change(self, name: str) -> None:
         if name in RESET_HOVER:
-            self.nav.hover, self.hud.hover_text = None, ""
+            self.nav.hover, self.hud.hover_text, self.hud.minimap_hover = None, "", None
 
     @property
     def animating(self) -> bool:
@@ -150,16 +150,11 @@ class NotebookView(KeyActions):
 
     def _on_pointer_move(self, event: dict[str, Any], pos: tuple[float, float], modifiers: set[str]) -> bool:
         """Drag, or update the hover line (a redraw only when its text changed)."""
-        if not self.nav.move(pos, modifiers):
-            return False
-        text = self.hud.describe(self.nav.hover)
-        changed = text != self.hud.hover_text
-        self.hud.hover_text = text
-        return changed
+        return self.nav.move(pos, modifiers) and self.hud.hover(self.nav.hover, self.nav.hover_on_minimap)
 
     def _on_pointer_leave(self, event: dict[str, Any], pos: tuple[float, float], modifiers: set[str]) -> bool:
-        changed = bool(self.hud.hover_text)
-        self.nav.hover, self.hud.hover_text = None, ""
+        changed = bool(self.hud.hover_text) or self.hud.minimap_hover is not None
+        self.nav.hover, self.hud.hover_text, self.hud.minimap_hover = None, "", None
         return changed
 
     def _on_double_click(self, event: dict[str, Any], pos: tuple[float, float], modifiers: set[str]) -> bool:

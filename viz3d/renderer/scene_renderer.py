@@ -218,6 +218,7 @@ class SceneRenderer:
         """The answer panel: ``prediction`` drawn on ``quad`` (None: no panel), class ``selected`` outlined."""
         self.initialize()
         self._panel.set(prediction, quad, selected)
+        self._labels.set_obstacles(None if prediction is None or quad is None else quad.corners())
 
     def set_charts(self, lo: np.ndarray, hi: np.ndarray, rgb: np.ndarray) -> None:
         """Shaded boxes (histogram bars) drawn with the scene; empty arrays remove them."""
@@ -292,7 +293,8 @@ class SceneRenderer:
         it is recovered from the matrix when omitted. No label is drawn
         under a ``keep_out`` rectangle (device pixels: panels drawn on top).
         ``moving`` (the view is being dragged or flown) draws faces with one
-        sample a pixel: the prefilter's cost goes to the still frame after.
+        sample a pixel, the prefilter's cost going to the still frame after,
+        and lets a label decision serve a few frames.
         """
         from vispy import gloo
 
@@ -328,7 +330,7 @@ class SceneRenderer:
         self._flags.draw(mvp, pixel_scale, cut)
         self._highlight.draw(mvp, pixel_scale, cut)
         if self.show_labels:
-            self._labels.draw(mvp, view_projection, size, pixel_scale, self.cut_z, keep_out)
+            self._labels.draw(mvp, view_projection, size, pixel_scale, self.cut_z, keep_out, moving)
         gloo.set_state(blend=False, depth_test=True, cull_face=False)
         gloo.set_depth_mask(True)
 

@@ -131,7 +131,10 @@ class SceneView:
         renderer = self.sync()
         cam = camera or self.session.camera
         vp = cam.view_projection(size[0] / size[1])
-        renderer.draw(vp, size, pixel_scale=pixel_scale, eye=cam.eye, keep_out=keep_out, moving=self.moving)
+        # A drag, held keys or a flight (the front end says so), or the session's own flight: frames skip
+        # the prefilter and may share label decisions.
+        moving = self.moving or (camera is None and self.session.flight is not None)
+        renderer.draw(vp, size, pixel_scale=pixel_scale, eye=cam.eye, keep_out=keep_out, moving=moving)
 
     def pick(self, size: tuple[int, int], x: int, y: int) -> PickHit | None:
         """What is drawn at device pixel (x, y) (y down) of a ``size`` view."""
