@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from torch import nn
 
 import viz3d
 from viz3d.capture.folding import Folding, block_of, closed
+from viz3d.layout import layout_trace
 from viz3d.renderer.scene_renderer import folded_layers
 from viz3d.scene.keymap import KEYMAP
 from viz3d.session import Session, ViewOptions
@@ -118,3 +121,37 @@ def test_opening_a_block_keeps_the_arrangement_auto_chose() -> None:
     assert len(session.trace) == 28 and session.layout.arrangement == "line"  # past 24 ranks, yet not flipped
     session.toggle_folding()  # G: a new picture of the whole network, auto decides again
     assert session.layout.arrangement == "rows"
+
+
+def nested(shape: list) -> nn.Module:
+    """A Sequential tree: an int is that many 1x1 convs in a row, a list a Sequential of its items."""
+    if isinstance(shape, int):
+        return nn.Sequential(*[nn.Conv2d(2, 2, 1) for _ in range(shape)])
+    return nn.Sequential(*[nested(item) for item in shape])
+
+
+trees = st.recursive(st.integers(1, 3), lambda inner: st.lists(inner, min_size=1, max_size=3), max_leaves=10)
+
+
+@settings(max_examples=25, deadline=None)
+@given(tree=st.lists(trees, min_size=2, max_size=4), pick=st.integers(0, 100))
+def test_opening_any_block_leaves_the_others_folded_and_no_slabs_overlap(tree: list, pick: int) -> None:
+    model = nested(tree).eval()
+    x = torch.rand(1, 2, 3, 3)
+    folded = viz3d.trace(model, x, group_depth=1)
+    blocks = [n.name for n in folded.nodes if n.module is not None and any(True for _ in n.module.children())]
+    if not blocks:
+        return
+    block = blocks[pick % len(blocks)]
+    opened = viz3d.trace(model, x, group_depth=1, open_blocks=[block])
+    inside = [n.name for n in opened.nodes if n.name.startswith(block + ".")]
+    outside = [n.name for n in opened.nodes if not n.name.startswith(block + ".")]
+    assert outside == [n for n in names(folded) if n != block]  # every other block exactly as folded
+    children = [f"{block}.{name}" for name, _ in dict(model.named_modules())[block].named_children()]
+    assert inside == children  # the block's own modules, each one unit (folded again if it has children)
+    for arrangement in ("line", "rows"):
+        slabs = layout_trace(opened, arrangement=arrangement).slabs
+        for i, a in enumerate(slabs):
+            for b in slabs[i + 1 :]:
+                apart = (a.hi <= b.lo + 1e-9) | (b.hi <= a.lo + 1e-9)
+                assert apart.any(), (a.node_id, b.node_id)
