@@ -21,7 +21,7 @@ from viz3d.scene.colormaps import colormap_lut, lut_index
 from viz3d.scene.keymap import KEYMAP
 from viz3d.scene.normalization import ChannelStats
 from viz3d.session import Session, ViewOptions
-from viz3d.session.explain_views import OVERLAY_ALPHA, grad_cam
+from viz3d.session.explain_views import OVERLAY_ALPHA, grad_cam, has_map
 
 
 def reference_gradients(model: nn.Module, x: torch.Tensor, score_of: Any) -> dict[nn.Module, torch.Tensor]:
@@ -245,8 +245,8 @@ def test_explaining_needs_the_model_and_says_so_in_one_line() -> None:
 def test_the_selected_layer_goes_on_the_picture_in_grad_cam() -> None:
     torch.manual_seed(3)
     session = Session.from_model(TinyResNet().eval(), torch.rand(1, 3, 16, 16), options=ViewOptions(show="gradcam"))
-    last_conv = [n.name for n in session.captured.nodes if n.kind == "conv"][-1]
-    assert last_conv == "down" and "of down on" in session.trace.nodes[0].display_note  # the last one run
+    maps = [n.name for n in session.captured.nodes if has_map(n)]
+    assert maps[-1] == "relu_3" and "of relu_3 on" in session.trace.nodes[0].display_note  # the last block's output
     session.select("b1c1:0:1:1")
     assert "b1c1" in session.trace.nodes[0].display_note
 

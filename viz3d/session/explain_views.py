@@ -10,7 +10,7 @@ forward and one backward pass) into the trace the slabs show:
   summed over colour channels, overlaid on the input picture;
 - **Grad-CAM**: every layer with a spatial map shows one map, ReLU(Σ_c α_c A_c)
   with α_c the spatial mean of channel c's gradient; the input slab shows the
-  map of the focused layer (the selected one, else the last convolution)
+  map of the focused layer (the selected one, else the last spatial map)
   overlaid on the input picture.
 
 Overlays blend as :func:`overlay` documents, so tests can recompute pixels.
@@ -75,7 +75,7 @@ def gradcam_trace(explanation: Explanation, preprocess: Preprocess, focus: int |
     """Every spatial layer shows its Grad-CAM map; image inputs show the focused layer's map on the picture.
 
     ``focus`` is the node whose map is overlaid (the selected one); when it has
-    no spatial map, the last convolution's (else the last spatial layer's) is.
+    no spatial map, the last spatial map's is (see :func:`overlay_layer`).
     Layers without a spatial map (vectors, the classifier) show activation × gradient.
     """
     cams: dict[int, torch.Tensor] = {}
@@ -132,12 +132,14 @@ def grad_cam(activation: torch.Tensor, gradient: torch.Tensor) -> torch.Tensor:
 
 
 def overlay_layer(trace: Trace, cams: dict[int, torch.Tensor], focus: int | None) -> int | None:
-    """The node whose map goes on the picture: ``focus`` when it has one, else the last convolution's."""
+    """The node whose map goes on the picture: ``focus`` when it has one, else the last spatial map run.
+
+    The last spatial map is Grad-CAM's usual choice (a ResNet's last block output, ``layer4[-1]``), and it
+    is there whether the network is shown unit by unit or folded into blocks.
+    """
     if focus is not None and focus in cams:
         return focus
-    convs = [i for i in cams if trace.nodes[i].kind == "conv"]
-    pool = convs or list(cams)
-    return max(pool) if pool else None
+    return max(cams) if cams else None
 
 
 def overlay(picture: torch.Tensor, heat: torch.Tensor, signed: bool, alpha: float = OVERLAY_ALPHA) -> torch.Tensor:
