@@ -12,7 +12,7 @@ import torch
 from torch import nn
 from vispy.util import keys
 
-from tests.fakes import FakeClock
+from tests.fakes import FakeClock, minimap_point
 from viz3d.app.minimap import Minimap, block_names, blocks_of
 from viz3d.app.window import ViewerWindow
 from viz3d.capture import capture
@@ -109,12 +109,8 @@ def test_no_label_under_any_panel(window: ViewerWindow) -> None:
 @pytest.mark.gl
 def test_minimap_hover_names_the_node_and_a_click_flies_there(window: ViewerWindow) -> None:
     s = window.session
-    window.on_draw()
+    target, pos = minimap_point(window, "block.conv2")
     mini = window.hud.minimap(window.size)
-    target = s.trace.node("block.conv2").id
-    gnode = next(n for n in mini.graph.nodes if target in n.members)
-    x0, y0, x1, y1 = mini._rect(gnode.id)
-    pos = (mini.position[0] + (x0 + x1) / 2, mini.position[1] + (y0 + y1) / 2)
     window.canvas.events.mouse_move(pos=pos, buttons=[])
     assert window.hud.hover_text.startswith("block.conv2 (Conv2d)")
     window.on_draw()

@@ -15,7 +15,7 @@ import torch
 from PIL import Image
 from vispy.util import keys
 
-from tests.fakes import FakeClock
+from tests.fakes import FakeClock, minimap_point
 from viz3d.app.navigation import HELD_ACTIONS, LOOK_DEGREES_PER_PIXEL, ORBIT_DEGREES_PER_PIXEL, ZOOM_PER_WHEEL_STEP
 from viz3d.app.window import ViewerWindow
 from viz3d.capture import capture
@@ -502,12 +502,8 @@ def test_b_shows_histograms_and_flags(window: ViewerWindow) -> None:
 
 def test_minimap_click_flies_to_the_layer(window: ViewerWindow) -> None:
     s = window.session
-    window.on_draw()
+    target, pos = minimap_point(window, "block.conv2")
     mini = window.hud.minimap(window.size)
-    target = s.trace.node("block.conv2").id
-    gnode = next(n for n in mini.graph.nodes if target in n.members)
-    x0, y0, x1, y1 = mini._rect(gnode.id)
-    pos = (mini.position[0] + (x0 + x1) / 2, mini.position[1] + (y0 + y1) / 2)
     assert mini.node_at(*pos) == target
     click(window, pos)
     assert s.flight is not None and s.cut_z < float("inf")
